@@ -1,0 +1,317 @@
+"""Typed schema models (tables and images), loaded from YAML or JSON.
+
+The JSON Schema in ``schemas/schema.json`` is generated from these models
+(``python -m synthgen.schema > schemas/schema.json``); a test keeps it in sync.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from synthgen.errors import SchemaError
+
+SCHEMA_VERSION = 1
+ColumnType = Literal["continuous", "integer", "categorical", "boolean", "datetime", "id"]
+NUMERIC_TYPES = ("continuous", "integer")
+DISCRETE_TYPES = ("categorical", "boolean")
+DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
+Category = Union[str, int, float, bool]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ColumnSpec(_Strict):
+    """One column: its type and what values it may take."""
+
+    name: str = Field(min_length=1)
+    type: ColumnType
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    values: list[Category] | None = None
+    format: str | None = Field(default=None, description="strftime format of a datetime column")
+    pii: bool = Field(default=False, description="never copy values from the data")
+    high_cardinality: bool = Field(
+        default=False, description="set by infer when a category set exceeded the cap"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ColumnSpec:
+        where = f"column '{self.name}'"
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"{where}: min ({self.min:g}) is greater than max ({self.max:g})")
+        if (self.min is not None or self.max is not None) and self.type not in NUMERIC_TYPES:
+            raise ValueError(f"{where}: min/max are only allowed on continuous or integer columns")
+        if self.values is not None:
+            if self.type != "categorical":
+                raise ValueError(f"{where}: 'values' is only allowed on categorical columns")
+            if not self.values:
+                raise ValueError(f"{where}: 'values' is an empty category set")
+            labels = [category_label(v) for v in self.values]
+            if len(set(labels)) != len(labels):
+                dup = sorted({v for v in labels if labels.count(v) > 1})
+                raise ValueError(f"{where}: 'values' repeats {dup}")
+        if self.format is not None and self.type != "datetime":
+            raise ValueError(f"{where}: 'format' is only allowed on datetime columns")
+        return self
+
+    @property
+    def categories(self) -> list[str] | None:
+        """The category set as strings (how values are held in frames), or None."""
+        return None if self.values is None else [category_label(v) for v in self.values]
+
+
+def category_label(value: Category) -> str:
+    """The string form a category takes in a frame: 3 -> '3', 3.0 -> '3', True -> 'True'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class RangeConstraint(_Strict):
+    """``min <= column <= max`` on every generated row."""
+
+    type: Literal["range"]
+    column: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RangeConstraint:
+        if self.min is None and self.max is None:
+            raise ValueError(f"range constraint on '{self.column}' needs min or max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"range constraint on '{self.column}': min is greater than max")
+        return self
+
+
+class InequalityConstraint(_Strict):
+    """``low <= high`` (or ``<`` when strict) on every generated row."""
+
+    type: Literal["inequality"]
+    low: str
+    high: str
+    strict: bool = False
+
+
+class FixedCombinationsConstraint(_Strict):
+    """Only combinations of these columns seen in the training data are generated."""
+
+    type: Literal["fixed_combinations"]
+    columns: list[str] = Field(min_length=2)
+
+
+Constraint = Annotated[
+    Union[RangeConstraint, InequalityConstraint, FixedCombinationsConstraint],
+    Field(discriminator="type"),
+]
+
+
+class TableSchema(_Strict):
+    """A table: columns, missing-value tokens, target, condition columns and constraints."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str = "dataset"
+    kind: Literal["table"] = "table"
+    missing_values: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING))
+    target: str | None = None
+    conditions: list[str] | None = None
+    columns: list[ColumnSpec] = Field(min_length=1)
+    constraints: list[Constraint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> TableSchema:
+        names = [c.name for c in self.columns]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise ValueError(f"duplicate column name(s): {', '.join(dups)}")
+        by_name = {c.name: c for c in self.columns}
+
+        def need(col: str, what: str) -> ColumnSpec:
+            if col not in by_name:
+                raise ValueError(f"{what} names column '{col}', which is not in 'columns'")
+            return by_name[col]
+
+        if self.target is not None:
+            if need(self.target, "target").type == "id":
+                raise ValueError(f"target '{self.target}' is an id column")
+        for col in self.conditions or []:
+            spec = need(col, "conditions")
+            if spec.type not in DISCRETE_TYPES:
+                raise ValueError(
+                    f"condition column '{col}' is {spec.type}; conditions must be categorical "
+                    "or boolean"
+                )
+        for i, con in enumerate(self.constraints):
+            what = f"constraints[{i}] ({con.type})"
+            if isinstance(con, RangeConstraint):
+                if need(con.column, what).type not in NUMERIC_TYPES:
+                    raise ValueError(f"{what}: column '{con.column}' is not numeric")
+            elif isinstance(con, InequalityConstraint):
+                for col in (con.low, con.high):
+                    if need(col, what).type not in (*NUMERIC_TYPES, "datetime"):
+                        raise ValueError(f"{what}: column '{col}' is not numeric or datetime")
+            else:
+                for col in con.columns:
+                    need(col, what)
+        return self
+
+    def column(self, name: str) -> ColumnSpec:
+        """The spec of one column (KeyError if absent)."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def condition_columns(self) -> list[str]:
+        """Columns models condition on exactly: ``conditions``, else the target if discrete."""
+        if self.conditions is not None:
+            return list(self.conditions)
+        if self.target is not None and self.column(self.target).type in DISCRETE_TYPES:
+            return [self.target]
+        return []
+
+
+class ImageShape(_Strict):
+    height: int = Field(gt=0, le=4096)
+    width: int = Field(gt=0, le=4096)
+    channels: Literal[1, 3] = 1
+
+
+class NpzSource(_Strict):
+    format: Literal["npz"]
+    images_key: str = "images"
+    labels_key: str | None = "labels"
+
+
+class FolderSource(_Strict):
+    format: Literal["folder"]
+
+
+class LabelSpec(_Strict):
+    name: str = "label"
+    values: list[Category] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> LabelSpec:
+        labels = [category_label(v) for v in self.values]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"label '{self.name}': 'values' repeats a value")
+        return self
+
+
+class ImageSchema(_Strict):
+    """An image set: size, channels, where the arrays live, and the class labels."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str = "images"
+    kind: Literal["image"]
+    image: ImageShape
+    source: Annotated[Union[NpzSource, FolderSource], Field(discriminator="format")]
+    label: LabelSpec | None = None
+
+
+Schema = Annotated[Union[TableSchema, ImageSchema], Field(discriminator="kind")]
+_ADAPTER: TypeAdapter[TableSchema | ImageSchema] = TypeAdapter(Schema)
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
+        loc = loc.replace(".table.", ".").replace(".image.", ".")
+        for prefix in ("table.", "image."):
+            loc = loc.removeprefix(prefix)
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{loc}: {msg}" if loc and loc not in ("table", "image") else msg)
+    return "; ".join(parts)
+
+
+def parse_schema(data: Any, source: str = "<schema>") -> TableSchema | ImageSchema:
+    """Validate a parsed schema document (a dict)."""
+    if not isinstance(data, dict):
+        raise SchemaError(f"Schema {source} must be a mapping of keys, got {type(data).__name__}.")
+    data = {"kind": "table", **data}
+    if data["kind"] not in ("table", "image"):
+        raise SchemaError(f"Schema {source}: kind must be 'table' or 'image', not {data['kind']!r}.")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"Schema {source} has schema_version {version}; this synthgen reads version "
+            f"{SCHEMA_VERSION}. Upgrade synthgen to read it."
+        )
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as err:
+        raise SchemaError(f"Schema {source} is invalid: {_describe(err)}.") from None
+
+
+def load_schema(path: str | Path) -> TableSchema | ImageSchema:
+    """Read a schema from a YAML or JSON file."""
+    path = Path(path)
+    if not path.exists():
+        raise SchemaError(f"Schema file {path} does not exist.")
+    if path.is_dir():
+        raise SchemaError(f"Schema path {path} is a directory, not a schema file.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SchemaError(f"Schema file {path} is not UTF-8 text.") from None
+    if not text.strip():
+        raise SchemaError(f"Schema file {path} is empty.")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        where = ""
+        mark = getattr(err, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        elif isinstance(err, json.JSONDecodeError):
+            where = f" at line {err.lineno}, column {err.colno}"
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        raise SchemaError(f"Schema file {path} is not valid {kind}{where}.") from None
+    return parse_schema(data, str(path))
+
+
+def schema_to_dict(schema: TableSchema | ImageSchema) -> dict[str, Any]:
+    """A plain dict of the schema (defaults left out), as written to YAML/JSON and model files."""
+    doc = schema.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    doc = {"schema_version": schema.schema_version, "name": schema.name, "kind": schema.kind, **doc}
+    for col in doc.get("columns", []):
+        for key in ("min", "max"):
+            if isinstance(col.get(key), float) and col[key].is_integer():
+                col[key] = int(col[key])
+    if isinstance(schema, TableSchema):
+        doc["missing_values"] = list(schema.missing_values)
+    return doc
+
+
+def dump_schema(schema: TableSchema | ImageSchema) -> str:
+    """YAML text of a schema."""
+    return yaml.safe_dump(schema_to_dict(schema), sort_keys=False, allow_unicode=True, width=100)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the schema format."""
+    doc = _ADAPTER.json_schema()
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "synthgen schema"
+    return doc
+
+
+if __name__ == "__main__":
+    print(json.dumps(json_schema(), indent=2))
