@@ -7,8 +7,9 @@ The JSON Schema in ``schemas/schema.json`` is generated from these models
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -20,7 +21,7 @@ ColumnType = Literal["continuous", "integer", "categorical", "boolean", "datetim
 NUMERIC_TYPES = ("continuous", "integer")
 DISCRETE_TYPES = ("categorical", "boolean")
 DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
-Category = Union[str, int, float, bool]
+Category = str | int | float | bool
 
 
 class _Strict(BaseModel):
@@ -109,7 +110,7 @@ class FixedCombinationsConstraint(_Strict):
 
 
 Constraint = Annotated[
-    Union[RangeConstraint, InequalityConstraint, FixedCombinationsConstraint],
+    RangeConstraint | InequalityConstraint | FixedCombinationsConstraint,
     Field(discriminator="type"),
 ]
 
@@ -219,25 +220,44 @@ class ImageSchema(_Strict):
     name: str = "images"
     kind: Literal["image"]
     image: ImageShape
-    source: Annotated[Union[NpzSource, FolderSource], Field(discriminator="format")]
+    source: Annotated[NpzSource | FolderSource, Field(discriminator="format")]
     label: LabelSpec | None = None
 
 
-Schema = Annotated[Union[TableSchema, ImageSchema], Field(discriminator="kind")]
+Schema = Annotated[TableSchema | ImageSchema, Field(discriminator="kind")]
 _ADAPTER: TypeAdapter[TableSchema | ImageSchema] = TypeAdapter(Schema)
 
 
-def _describe(err: ValidationError) -> str:
+_TAGS = {"range", "inequality", "fixed_combinations", "npz", "folder"}
+
+
+def _describe(err: ValidationError, data: Any = None) -> str:
+    """One line per pydantic error, located by key path (columns named, not just numbered)."""
+    columns = data.get("columns") if isinstance(data, dict) else None
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
-        loc = loc.replace(".table.", ".").replace(".image.", ".")
-        for prefix in ("table.", "image."):
-            loc = loc.removeprefix(prefix)
+        raw = list(e["loc"])
+        if raw and raw[0] in ("table", "image"):
+            raw = raw[1:]  # the kind tag of the top-level union
+        loc: list[str] = []
+        for i, p in enumerate(raw):
+            text = str(p)
+            if text.startswith("function-after"):
+                continue
+            prev = raw[i - 1] if i else None
+            if text in _TAGS and (isinstance(prev, int) or prev == "source"):
+                continue  # the discriminator tag of a constraint or source
+            if isinstance(p, int) and prev == "columns" and isinstance(columns, list):
+                col = columns[p] if p < len(columns) else None
+                name = col.get("name") if isinstance(col, dict) else None
+                loc[-1] = f"columns[{p}]" + (f" ('{name}')" if isinstance(name, str) else "")
+                continue
+            loc.append(f"[{p}]" if isinstance(p, int) else text)
+        where = ".".join(loc).replace(".[", "[")
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        parts.append(f"{loc}: {msg}" if loc and loc not in ("table", "image") else msg)
+            msg = f"unknown key '{loc[-1] if loc else ''}'"
+        parts.append(f"{where}: {msg}" if where else msg)
     return "; ".join(parts)
 
 
@@ -247,7 +267,9 @@ def parse_schema(data: Any, source: str = "<schema>") -> TableSchema | ImageSche
         raise SchemaError(f"Schema {source} must be a mapping of keys, got {type(data).__name__}.")
     data = {"kind": "table", **data}
     if data["kind"] not in ("table", "image"):
-        raise SchemaError(f"Schema {source}: kind must be 'table' or 'image', not {data['kind']!r}.")
+        raise SchemaError(
+            f"Schema {source}: kind must be 'table' or 'image', not {data['kind']!r}."
+        )
     version = data.get("schema_version", SCHEMA_VERSION)
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise SchemaError(
@@ -257,7 +279,22 @@ def parse_schema(data: Any, source: str = "<schema>") -> TableSchema | ImageSche
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as err:
-        raise SchemaError(f"Schema {source} is invalid: {_describe(err)}.") from None
+        raise SchemaError(f"Schema {source} is invalid: {_describe(err, data)}.") from None
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """SafeLoader reading booleans as YAML 1.2 does: only true/false. YAML 1.1 also turns
+    yes/no/on/off into booleans, so a category set [yes, no] or a country code NO would
+    silently stop matching the data."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def load_schema(path: str | Path) -> TableSchema | ImageSchema:
@@ -274,7 +311,10 @@ def load_schema(path: str | Path) -> TableSchema | ImageSchema:
     if not text.strip():
         raise SchemaError(f"Schema file {path} is empty.")
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.load(text, Loader=_YamlLoader)
     except (yaml.YAMLError, json.JSONDecodeError) as err:
         where = ""
         mark = getattr(err, "problem_mark", None)

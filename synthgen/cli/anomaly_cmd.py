@@ -1,7 +1,114 @@
-"""CLI commands (being written)."""
+"""``synthgen anomalies fit|score``: autoencoder anomaly screening of tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
+from synthgen.errors import UsageError
+
+anomalies = typer.Typer(
+    name="anomalies",
+    help="Screen table rows for anomalies by autoencoder reconstruction error.",
+    no_args_is_help=True,
+)
+
+
+def _default_output(data: Path, suffix: str) -> Path:
+    return data.with_name(f"{data.stem}{suffix}")
+
+
+@anomalies.command("fit")
+def fit_cmd(
+    data: Path = typer.Argument(..., help="Trusted data to learn normal rows from (CSV, Parquet, JSONL)."),
+    schema: Path = typer.Option(..., "--schema", help="Schema file (YAML or JSON)."),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Detector file to write (default: DATA's name + .detector.synth)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Training seed: the same seed gives the same scores."),
+    epochs: int = typer.Option(100, "--epochs", min=1, help="Most training epochs (early stopping usually ends sooner)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+) -> None:
+    """Fit an anomaly detector on trusted data.
+
+    Example: synthgen anomalies fit train.csv --schema schemas/adult.yaml -o detector.synth
+    """
+    from synthgen.anomaly import AnomalyDetector
+    from synthgen.anomaly.detector import resolve_device
+    from synthgen.io import read_table
+    from synthgen.outputs import check_output
+    from synthgen.schema import TableSchema, load_schema
+
+    output = output or _default_output(data, ".detector.synth")
+    resolve_device(device)  # refuse --device cuda without a GPU before reading anything
+    sch = load_schema(schema)
+    if not isinstance(sch, TableSchema):
+        raise UsageError(
+            f"Schema {schema} describes images; anomaly screening of images is not supported "
+            "yet. Give a table schema."
+        )
+    check_output(output, overwrite=overwrite, inputs=(data, schema))
+    frame = read_table(data, sch, strict_values=False)
+    det = AnomalyDetector(seed=seed, epochs=epochs, device=device).fit(frame, sch)
+    det.save(output, overwrite=overwrite, inputs=(data, schema))
+    t = det.training_
+    typer.echo(
+        f"Fitted an anomaly detector on {t['rows']:,} rows in {t['fit_seconds']:.1f}s "
+        f"({t['epochs_run']} epochs); wrote {output}."
+    )
+
+
+@anomalies.command("score")
+def score_cmd(
+    data: Path = typer.Argument(..., help="Rows to screen (CSV, Parquet, JSONL)."),
+    model: Path = typer.Option(..., "--model", help="Detector file written by 'anomalies fit'."),
+    contamination: float = typer.Option(
+        None, "--contamination", help="Flag this share of the fitting data's score distribution (e.g. 0.01)."
+    ),
+    threshold: float = typer.Option(None, "--threshold", help="Flag rows whose score exceeds this value."),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Scored rows to write (default: DATA's name + .scored + its suffix)."
+    ),
+    report: Path = typer.Option(None, "--report", help="Write a self-contained HTML summary here."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    chunk_rows: int = typer.Option(50_000, "--chunk-rows", min=1, help="Rows read and scored at a time."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+) -> None:
+    """Score rows: the input plus anomaly_score, is_anomaly and top_columns.
+
+    Example: synthgen anomalies score batch.csv --model detector.synth --contamination 0.01
+    -o scored.csv --report screening.html
+    """
+    from synthgen.anomaly import AnomalyDetector
+    from synthgen.anomaly.detector import resolve_device
+    from synthgen.anomaly.stream import score_file
+
+    if contamination is not None and threshold is not None:
+        raise UsageError("Give either --contamination or --threshold, not both.")
+    resolve_device(device)
+    output = output or data.with_name(f"{data.stem}.scored{data.suffix or '.csv'}")
+    det = AnomalyDetector.load(model, device=device)
+    summary = score_file(
+        det,
+        data,
+        output,
+        contamination=contamination,
+        threshold=threshold,
+        report=report,
+        overwrite=overwrite,
+        chunk_rows=chunk_rows,
+        inputs=(model,),
+    )
+    share = 100 * summary.flagged / summary.rows if summary.rows else 0.0
+    typer.echo(
+        f"Scored {summary.rows:,} rows: {summary.flagged:,} flagged ({share:.2f} %) above "
+        f"threshold {summary.threshold:.6g} ({summary.threshold_rule}); wrote {output}"
+        + (f" and {report}." if report else ".")
+    )
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the synthgen app."""
+    """Add the ``anomalies`` group to the synthgen app."""
+    app.add_typer(anomalies, name="anomalies")

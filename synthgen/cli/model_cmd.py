@@ -1,7 +1,100 @@
-"""CLI commands (being written)."""
+"""``synthgen fit``, ``synthgen generate`` and ``synthgen demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def fit(
+    data: Path = typer.Argument(..., help="Training table (CSV, Parquet or JSONL)."),
+    schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (YAML or JSON)."),
+    model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Model file to write [default: DATA-stem.MODEL.synth]."
+    ),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Mini-batch size."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, data, device: same file)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT.ckpt if present."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Fit a conditional VAE or GAN to a table.
+
+    Example: synthgen fit adult.csv --schema schemas/adult.yaml --model vae -o adult.synth
+    """
+    from synthgen.api import fit_to_file
+
+    out = output or Path(f"{data.stem}.{model}.synth")
+    summary = fit_to_file(
+        data, schema, out, model=model, epochs=epochs, batch_size=batch_size, device=device,
+        seed=seed, resume=resume, overwrite=overwrite, progress=not quiet,
+    )
+    console.print(
+        f"[green]wrote[/] {out}  ({summary['epochs_run']} epochs"
+        f"{', stopped early' if summary['stopped_early'] else ''}, "
+        f"{summary['fit_seconds']:.1f} s)"
+    )
+
+
+def generate(
+    model: Path = typer.Argument(..., help="Model file written by synthgen fit."),
+    rows: int = typer.Option(..., "--rows", "-n", help="Exactly this many rows are written."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Output file [default: MODEL-stem.synthetic.FORMAT]."
+    ),
+    condition: Optional[list[str]] = typer.Option(
+        None, "--condition", "-c", help="COLUMN=VALUE every row must satisfy (repeatable)."
+    ),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [default: fit seed]."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    fmt: Optional[str] = typer.Option(
+        None, "--format", "-f", help="parquet, csv or jsonl [default: from the suffix]."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Generate synthetic rows from a model file, streamed to disk.
+
+    Example: synthgen generate adult.synth --rows 10000 -o synthetic.parquet -c income=>50K
+    """
+    from synthgen.generate import generate_to_file, parse_conditions
+
+    if fmt is not None and fmt not in ("parquet", "csv", "jsonl"):
+        raise typer.BadParameter(f"'{fmt}' is not one of parquet, csv, jsonl.", param_hint="--format")
+    out = output or Path(f"{model.stem}.synthetic.{fmt or 'parquet'}")
+    result = generate_to_file(
+        model, rows, out, fmt=fmt, conditions=parse_conditions(condition), seed=seed,
+        device=device, overwrite=overwrite, progress=not quiet,
+    )
+    console.print(f"[green]wrote[/] {result['rows']} rows to {out} ({result['format']})")
+
+
+def demo(
+    output_dir: Path = typer.Option(
+        Path("synthgen-demo"), "--output-dir", "-o", help="Folder for the demo's files."
+    ),
+    model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier demo outputs."),
+) -> None:
+    """Fit, generate and evaluate on a small census table embedded in the package.
+
+    Example: synthgen demo -o /tmp/demo
+    """
+    from synthgen.demo import run_demo
+
+    run_demo(output_dir, model=model, overwrite=overwrite)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the synthgen app."""
+    """Add fit, generate and demo to the synthgen app."""
+    app.command("fit")(fit)
+    app.command("generate")(generate)
+    app.command("demo")(demo)

@@ -1,0 +1,354 @@
+"""AnomalyDetector: scikit-learn-like screening of table rows by autoencoder reconstruction error.
+
+>>> det = AnomalyDetector(seed=0).fit(train_df, schema)
+>>> scored = det.score(new_df, contamination=0.01)   # + anomaly_score, is_anomaly, top_columns
+>>> det.save("detector.synth"); det = AnomalyDetector.load("detector.synth")
+
+A row's score is the mean over columns of its *standardised* reconstruction error: each column's
+error (squared error of a standardised numeric value, cross-entropy of a one-hot block, their
+sum where a column has both) divided by that column's mean error on the fitting data. A score of
+about 1 is a typical fitting row; the columns with the largest standardised errors are the row's
+``top_columns``. Scores depend only on the row and the fitted model (eval mode, no batch
+statistics, no dropout), so they are comparable across batches.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthgen.anomaly.autoencoder import AutoencoderConfig, build_autoencoder
+from synthgen.anomaly.calibration import ScoreCalibration, check_contamination, resolve_threshold
+from synthgen.anomaly.features import TableEncoding
+from synthgen.anomaly.training import (
+    TrainSettings,
+    cpu_threads,
+    predict_column_errors,
+    train_autoencoder,
+)
+from synthgen.errors import DataError, ModelFileError, UsageError
+from synthgen.schema import TableSchema
+
+KIND = "anomaly-table"
+SCORE, FLAG, TOP = "anomaly_score", "is_anomaly", "top_columns"
+OUTPUT_COLUMNS = (SCORE, FLAG, TOP)
+TOP_SEPARATOR = ", "
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks CUDA when present; 'cuda' without a GPU is refused (no silent fallback)."""
+    device = (device or "auto").lower()
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError(
+                f"--device {device} was asked for, but no CUDA GPU is available "
+                "(torch.cuda.is_available() is False). Use --device cpu or --device auto."
+            )
+        return torch.device(device)
+    raise UsageError(f"Unknown device '{device}'; use auto, cpu or cuda.")
+
+
+@dataclass
+class _Sizes:
+    hidden: int
+    bottleneck: int
+
+
+def default_sizes(n_features: int, n_columns: int) -> _Sizes:
+    """Layer sizes from the table's width: a bottleneck well below the number of columns."""
+    hidden = int(np.clip(2 * n_features, 16, 128))
+    bottleneck = int(np.clip(round(n_columns / 3), 2, 16))
+    return _Sizes(hidden=hidden, bottleneck=min(bottleneck, hidden))
+
+
+class AnomalyDetector:
+    """Autoencoder anomaly detector for tables (see the module docstring).
+
+    Parameters (all optional; the defaults are tuned for robustness across datasets):
+    epochs:        most passes over the fitting data (early stopping on a held-out 10 % slice
+                   usually ends training sooner).
+    hidden, bottleneck: layer sizes; ``None`` sizes them from the table's width.
+    members:       autoencoders in the ensemble (trained together; scores are averaged).
+    contamination: default share of the fitting data flagged when ``score`` is given neither a
+                   contamination nor a threshold.
+    top_k:         columns listed in ``top_columns``.
+    seed, device:  training seed ("same seed, same scores") and "auto" | "cpu" | "cuda".
+    """
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 100,
+        hidden: int | None = None,
+        bottleneck: int | None = None,
+        members: int = 4,
+        batch_size: int = 256,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        patience: int = 8,
+        contamination: float = 0.01,
+        top_k: int = 3,
+        clip: float = 20.0,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.epochs = epochs
+        self.hidden = hidden
+        self.bottleneck = bottleneck
+        self.members = members
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.contamination = contamination
+        self.top_k = top_k
+        self.clip = clip
+        self.seed = seed
+        self.device = device
+
+    # ------------------------------------------------------------------ helpers
+    def _params(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs,
+            "hidden": self.hidden,
+            "bottleneck": self.bottleneck,
+            "members": self.members,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "patience": self.patience,
+            "contamination": self.contamination,
+            "top_k": self.top_k,
+            "clip": self.clip,
+            "seed": self.seed,
+        }
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("AnomalyDetector is not fitted; call fit(df, schema) first")
+
+    def _threads(self, device: torch.device):
+        return cpu_threads(device, self.config_.n_features, self.config_.members)
+
+    def _typed(self, df: pd.DataFrame, source: str = "Data") -> pd.DataFrame:
+        """Check structure and types against the schema (values outside it are kept)."""
+        from synthgen.io import validate_frame
+
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"{source} must be a pandas DataFrame, not {type(df).__name__}.")
+        return validate_frame(
+            df, self.schema_, source=source, strict_values=False, allow_extra=True
+        )
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, df: pd.DataFrame, schema: TableSchema) -> AnomalyDetector:
+        """Train on ``df`` (trusted data, validated against ``schema``); returns self."""
+        if not isinstance(schema, TableSchema):
+            raise UsageError(
+                "Table anomaly screening needs a table schema (image screening is not "
+                "supported yet)."
+            )
+        check_contamination(self.contamination)
+        if int(self.epochs) < 1:
+            raise UsageError(f"epochs must be at least 1, not {self.epochs}.")
+        self.schema_ = schema
+        frame = self._typed(df, "Fitting data")
+        if len(frame) < 10:
+            raise DataError(
+                f"Fitting data has {len(frame)} row(s); an anomaly detector needs at least 10."
+            )
+        if not [c for c in schema.columns if c.type != "id"]:
+            raise DataError("The schema has no columns to model (only id columns).")
+        device = resolve_device(self.device)
+        started = time.perf_counter()
+        self.encoding_ = TableEncoding(schema, clip=self.clip).fit(frame, seed=self.seed)
+        x = self.encoding_.transform(frame)
+        layout = self.encoding_.layout_
+        sizes = default_sizes(layout.n_features, layout.n_columns)
+        self.config_ = AutoencoderConfig(
+            n_features=layout.n_features,
+            hidden=int(self.hidden or sizes.hidden),
+            bottleneck=int(self.bottleneck or sizes.bottleneck),
+            members=int(self.members),
+        )
+        settings = TrainSettings(
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
+            patience=int(self.patience),
+        )
+        with self._threads(device):
+            self.model_, summary = train_autoencoder(
+                x, layout, self.config_, settings, seed=int(self.seed), device=device
+            )
+            errors = predict_column_errors(self.model_, x, layout, device)
+        self._device = device
+        means = errors.mean(axis=0)
+        floor = 1e-3 * float(means.mean()) + 1e-8
+        self.column_scale_ = np.maximum(means, floor)
+        scores = self._scores_from_errors(errors)[0]
+        self.calibration_ = ScoreCalibration.from_scores(scores)
+        summary["fit_seconds"] = round(time.perf_counter() - started, 3)
+        summary["device"] = str(device)
+        self.training_ = summary
+        return self
+
+    # ------------------------------------------------------------------ scoring
+    def _scores_from_errors(self, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        contrib = errors / self.column_scale_
+        return contrib.mean(axis=1), contrib
+
+    def _score_typed(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        x = self.encoding_.transform(frame)
+        with self._threads(self._device):
+            errors = predict_column_errors(self.model_, x, self.encoding_.layout_, self._device)
+        return self._scores_from_errors(errors)
+
+    def score_samples(self, df: pd.DataFrame) -> np.ndarray:
+        """The anomaly score of each row (higher = more anomalous)."""
+        self._check_fitted()
+        return self._score_typed(self._typed(df))[0]
+
+    def threshold(
+        self, *, contamination: float | None = None, threshold: float | None = None
+    ) -> float:
+        """The score threshold for a contamination share of the fitting data, or ``threshold``
+        itself (checked); neither gives the detector's default contamination."""
+        self._check_fitted()
+        return resolve_threshold(
+            self.calibration_,
+            contamination=contamination,
+            threshold=threshold,
+            default_contamination=self.contamination,
+        )[0]
+
+    def top_columns(self, contributions: np.ndarray) -> list[str]:
+        """``top_k`` columns with the largest standardised errors, per row, joined by ", "."""
+        k = max(1, min(int(self.top_k), contributions.shape[1]))
+        names = np.asarray(self.encoding_.columns_, dtype=object)
+        order = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
+        return [TOP_SEPARATOR.join(row) for row in names[order]]
+
+    def score(
+        self,
+        df: pd.DataFrame,
+        *,
+        contamination: float | None = None,
+        threshold: float | None = None,
+    ) -> pd.DataFrame:
+        """The input rows plus ``anomaly_score``, ``is_anomaly`` and ``top_columns``."""
+        t = self.threshold(contamination=contamination, threshold=threshold)
+        return self._score_frame(df, t)
+
+    def _score_frame(self, df: pd.DataFrame, threshold: float, typed=None) -> pd.DataFrame:
+        self._check_fitted()
+        frame = self._typed(df) if typed is None else typed
+        scores, contrib = self._score_typed(frame)
+        out = df.drop(columns=[c for c in OUTPUT_COLUMNS if c in df.columns]).copy()
+        out[SCORE] = scores
+        out[FLAG] = scores > threshold
+        out[TOP] = pd.Series(self.top_columns(contrib), index=out.index, dtype="str")
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(
+        self, path: str | Path, *, overwrite: bool = False, inputs: tuple = ()
+    ) -> Path:
+        """Write the detector to a ``.synth`` model file (atomically)."""
+        from synthgen.modelfile import save_model
+
+        self._check_fitted()
+        state, arrays, scaler = self.encoding_.to_state()
+        tensors: dict[str, Any] = {
+            f"ae.{k}": v.detach().cpu() for k, v in self.model_.state_dict().items()
+        }
+        tensors["scaler.centre"] = torch.from_numpy(scaler["centre"].astype(np.float64))
+        tensors["scaler.scale"] = torch.from_numpy(scaler["scale"].astype(np.float64))
+        tensors["calibration.scores"] = torch.from_numpy(self.calibration_.sorted_scores)
+        tensors["calibration.column_scale"] = torch.from_numpy(
+            self.column_scale_.astype(np.float64)
+        )
+        return save_model(
+            path,
+            kind=KIND,
+            config={"detector": self._params(), "autoencoder": self.config_.to_dict()},
+            schema=self.schema_,
+            tensors=tensors,
+            transformer_state=state,
+            transformer_arrays=arrays,
+            training=self.training_,
+            extra={
+                "calibration_rows": self.calibration_.n_rows,
+                "columns": list(self.encoding_.columns_),
+                "score": "mean standardised per-column reconstruction error",
+            },
+            overwrite=overwrite,
+            inputs=tuple(inputs),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "auto") -> AnomalyDetector:
+        """Read a detector written by :meth:`save` (weights loaded strictly, nothing unpickled)."""
+        from synthgen.modelfile import load_model
+
+        loaded = load_model(path, expect="anomaly")
+        if loaded.kind != KIND:
+            raise ModelFileError(
+                f"Model file {path} holds a '{loaded.kind}' detector; this synthgen screens "
+                f"tables with '{KIND}' detectors."
+            )
+        if not isinstance(loaded.schema, TableSchema):
+            raise ModelFileError(f"Model file {path} has no table schema.")
+        try:
+            params = dict(loaded.config["detector"])
+            config = AutoencoderConfig.from_dict(loaded.config["autoencoder"])
+            tensors = loaded.prefixed("model")
+            det = cls(**params, device=device)
+            det.schema_ = loaded.schema
+            det.encoding_ = TableEncoding.from_state(
+                loaded.schema,
+                loaded.manifest["transformer"],
+                loaded.arrays("transformer"),
+                {
+                    "centre": tensors["scaler.centre"].numpy(),
+                    "scale": tensors["scaler.scale"].numpy(),
+                },
+                clip=float(params.get("clip", 20.0)),
+            )
+            det.config_ = config
+            dev = resolve_device(device)
+            model = build_autoencoder(config)
+            weights = {k[3:]: v for k, v in tensors.items() if k.startswith("ae.")}
+            model.load_state_dict(weights, strict=True)
+            det.model_ = model.to(dev).eval()
+            det._device = dev
+            det.calibration_ = ScoreCalibration(
+                tensors["calibration.scores"].numpy(),
+                int(loaded.manifest["extra"]["calibration_rows"]),
+            )
+            det.column_scale_ = tensors["calibration.column_scale"].numpy().astype(np.float64)
+            det.training_ = dict(loaded.manifest.get("training", {}))
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise ModelFileError(
+                f"Model file {path} is not a valid table anomaly detector ({err})."
+            ) from None
+        if det.encoding_.layout_.n_features != config.n_features or len(
+            det.column_scale_
+        ) != len(det.encoding_.columns_):
+            raise ModelFileError(f"Model file {path}: the detector does not match its schema.")
+        return det
+
+    def __repr__(self) -> str:
+        fitted = "fitted" if hasattr(self, "model_") else "unfitted"
+        return f"AnomalyDetector(seed={self.seed}, members={self.members}, {fitted})"

@@ -1,0 +1,146 @@
+"""The detector's encoding of a table: the shared TableTransformer plus unclipped numeric values.
+
+Categorical and boolean columns, and the missing indicators of nullable numeric columns, are
+encoded by :class:`~synthgen.transform.TableTransformer` exactly as the generators see them (an
+unseen category encodes as an all-zero block). The value of a numeric column is the one thing the
+detector encodes differently: the transformer's quantile and mode encodings clip values to the
+fitted range, which would hide precisely the out-of-range values a screening job looks for, so the
+detector standardises them itself (centre and scale from the fitting data, extrapolating
+linearly beyond its range, with a generous clip so one absurd value cannot swamp training).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.anomaly.training import SpanLayout
+from synthgen.errors import DataError
+from synthgen.schema import TableSchema
+from synthgen.transform import TableTransformer
+
+NUMERIC = ("continuous", "integer", "datetime")
+_NS_PER_S = 1e9
+
+
+def numeric_values(values: pd.Series, spec_type: str, name: str, fmt: str | None) -> np.ndarray:
+    """float64 values of a numeric/datetime column (NaN where missing; datetimes as seconds)."""
+    if spec_type == "datetime":
+        s = values
+        if not pd.api.types.is_datetime64_any_dtype(s):
+            try:
+                s = pd.to_datetime(s, format=fmt)
+            except (ValueError, TypeError):
+                raise DataError(f"Column '{name}' has unparsable datetimes.") from None
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        s = s.astype("datetime64[ns]")
+        miss = s.isna().to_numpy()
+        ns = s.to_numpy().view(np.int64)
+        return np.where(miss, np.nan, ns / _NS_PER_S)
+    try:
+        x = pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+    except (ValueError, TypeError):
+        raise DataError(f"Column '{name}' ({spec_type}) has non-numeric values.") from None
+    return x
+
+
+class TableEncoding:
+    """Typed frame -> float32 matrix + the :class:`SpanLayout` the error measure reads."""
+
+    def __init__(self, schema: TableSchema, *, clip: float = 20.0) -> None:
+        self.schema = schema
+        self.clip = float(clip)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, frame: pd.DataFrame, *, seed: int = 0) -> TableEncoding:
+        self.transformer_ = TableTransformer(self.schema, numeric="quantile", seed=seed).fit(frame)
+        self._layout()
+        centre, scale = [], []
+        for name in self.numeric_columns_:
+            x = self._values(frame, name)
+            x = x[~np.isnan(x)]
+            if len(x) == 0:
+                centre.append(0.0)
+                scale.append(1.0)
+                continue
+            c = float(np.mean(x))
+            s = float(np.std(x))
+            if not np.isfinite(s) or s <= 1e-12 * max(1.0, abs(c)):
+                s = 1.0
+            centre.append(c)
+            scale.append(s)
+        self.centre_ = np.asarray(centre, dtype=np.float64)
+        self.scale_ = np.asarray(scale, dtype=np.float64)
+        return self
+
+    def _layout(self) -> None:
+        tf = self.transformer_
+        numeric_idx, numeric_col, onehot = [], [], []
+        self.columns_ = list(tf.columns_)
+        self.numeric_columns_ = []
+        self.value_index_ = []
+        for ci, name in enumerate(self.columns_):
+            spec = self.schema.column(name)
+            sl = tf.column_slices_[name]
+            pos = sl.start
+            for span in tf.encoders_[name].spans:
+                if span.activation == "softmax":
+                    onehot.append((pos, pos + span.width, ci))
+                else:
+                    numeric_idx.append(pos)
+                    numeric_col.append(ci)
+                    if spec.type in NUMERIC and span.role == "value":
+                        self.numeric_columns_.append(name)
+                        self.value_index_.append(pos)
+                pos += span.width
+        self.layout_ = SpanLayout(
+            n_features=int(tf.output_dim_),
+            numeric_idx=numeric_idx,
+            numeric_col=numeric_col,
+            onehot=onehot,
+            n_columns=len(self.columns_),
+        )
+
+    def _values(self, frame: pd.DataFrame, name: str) -> np.ndarray:
+        spec = self.schema.column(name)
+        return numeric_values(frame[name], spec.type, name, spec.format)
+
+    # ------------------------------------------------------------------ transforming
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Encode a typed frame (validated against the schema) to float32 ``(n, n_features)``."""
+        out = self.transformer_.transform(frame)
+        for j, (name, idx) in enumerate(zip(self.numeric_columns_, self.value_index_)):
+            z = (self._values(frame, name) - self.centre_[j]) / self.scale_[j]
+            z = np.clip(np.nan_to_num(z, nan=0.0), -self.clip, self.clip)
+            out[:, idx] = z.astype(np.float32)
+        return out
+
+    # ------------------------------------------------------------------ state
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(transformer state, transformer arrays, scaler arrays)."""
+        state, arrays = self.transformer_.to_state()
+        return state, arrays, {"centre": self.centre_, "scale": self.scale_}
+
+    @classmethod
+    def from_state(
+        cls,
+        schema: TableSchema,
+        state: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        scaler: dict[str, np.ndarray],
+        *,
+        clip: float,
+    ) -> TableEncoding:
+        self = cls(schema, clip=clip)
+        self.transformer_ = TableTransformer.from_state(schema, state, arrays)
+        self._layout()
+        self.centre_ = np.asarray(scaler["centre"], dtype=np.float64)
+        self.scale_ = np.asarray(scaler["scale"], dtype=np.float64)
+        if len(self.centre_) != len(self.numeric_columns_):
+            from synthgen.errors import ModelFileError
+
+            raise ModelFileError("The detector's numeric scaler does not match its schema.")
+        return self

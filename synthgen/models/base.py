@@ -1,0 +1,116 @@
+"""What every tabular model provides to the one training loop and the sampler."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from synthgen.models.layout import Layout
+
+
+class TabularModel(ABC):
+    """A generative model over the transformed table. Subclasses build their modules from a
+    dataclass config and a ``Layout``; the training loop in ``train.py`` drives them."""
+
+    kind: ClassVar[str]
+    config_cls: ClassVar[type]
+
+    def __init__(self, config: Any, layout: Layout, condition_columns: list[str]) -> None:
+        self.config = config
+        self.layout = layout
+        self.condition_columns = list(condition_columns)
+        self.device = torch.device("cpu")
+
+    # --- modules and state -------------------------------------------------------------
+    @abstractmethod
+    def modules(self) -> dict[str, nn.Module]:
+        """Named modules whose weights make up the model file."""
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Non-module tensors saved with the model (e.g. a fitted latent prior)."""
+        return {}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what ``extra_state`` returned."""
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """All weights as one flat dict ``module.param -> tensor`` (CPU)."""
+        out = {}
+        for name, module in self.modules().items():
+            for key, value in module.state_dict().items():
+                out[f"{name}.{key}"] = value.detach().cpu()
+        for key, value in self.extra_state().items():
+            out[f"extra.{key}"] = value.detach().cpu()
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Load weights strictly: a missing or unexpected tensor is an error."""
+        for name, module in self.modules().items():
+            cut = len(name) + 1
+            part = {k[cut:]: v for k, v in tensors.items() if k.startswith(name + ".")}
+            module.load_state_dict(part, strict=True)
+        cut = len("extra.")
+        self.load_extra_state({k[cut:]: v for k, v in tensors.items() if k.startswith("extra.")})
+        known = set(self.state_tensors())
+        unexpected = sorted(set(tensors) - known)
+        if unexpected:
+            raise KeyError(f"unexpected tensors {unexpected[:3]}")
+
+    def to(self, device: torch.device) -> TabularModel:
+        self.device = device
+        for module in self.modules().values():
+            module.to(device)
+        return self
+
+    def train(self, mode: bool = True) -> None:
+        for module in self.modules().values():
+            module.train(mode)
+
+    def config_dict(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+    # --- training ------------------------------------------------------------------------
+    @abstractmethod
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Optimizers, by name (their state is checkpointed for --resume)."""
+
+    def prepare(self, data: torch.Tensor) -> None:
+        """Called once with the (device-resident) training matrix before the first step."""
+
+    def batches(
+        self, data: torch.Tensor, batch_size: int, generator: torch.Generator
+    ) -> Iterator[torch.Tensor]:
+        """One epoch of mini-batches: a random permutation, on the data's device."""
+        n = data.shape[0]
+        perm = torch.randperm(n, generator=generator, device="cpu").to(data.device)
+        for start in range(0, n - batch_size // 2, batch_size):
+            yield data[perm[start : start + batch_size]]
+
+    @abstractmethod
+    def train_step(
+        self, batch: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, float]:
+        """One optimisation step; returns losses to show on the progress bar."""
+
+    @abstractmethod
+    def validation_loss(self, data: torch.Tensor) -> float:
+        """Loss on the held-out slice (lower is better) for early stopping."""
+
+    def finish(self, data: torch.Tensor) -> None:
+        """Called once after training with the full training matrix (e.g. fit a latent prior)."""
+
+    # --- generation ----------------------------------------------------------------------
+    @abstractmethod
+    def sample(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> torch.Tensor:
+        """``n`` rows of the transformed matrix (one-hot blocks hard). ``fixed`` maps a
+        conditionable column to the slot it must take in every row."""
+
+    @property
+    def conditionable(self) -> list[str]:
+        """Columns this model conditions on exactly."""
+        return list(self.condition_columns)

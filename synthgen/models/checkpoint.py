@@ -1,0 +1,71 @@
+"""Training checkpoints for ``--resume``: safetensors + JSON in a zip, never pickle.
+
+Optimizer state dicts are flattened into tensors (``opt.NAME.state.I.KEY``) plus JSON
+param groups, and rebuilt on load.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from synthgen.errors import ModelFileError
+from synthgen.outputs import atomic_output
+
+
+def flatten_optimizer(
+    name: str, opt: torch.optim.Optimizer
+) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Split an optimizer's state dict into JSON meta and named tensors."""
+    state = opt.state_dict()
+    tensors, scalars = {}, {}
+    for idx, entry in state["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"opt.{name}.state.{idx}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{idx}.{key}"] = value
+    return {"param_groups": state["param_groups"], "scalars": scalars}, tensors
+
+
+def restore_optimizer(
+    name: str, opt: torch.optim.Optimizer, meta: dict, tensors: dict[str, torch.Tensor]
+) -> None:
+    """Inverse of ``flatten_optimizer``."""
+    prefix = f"opt.{name}.state."
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            idx, field = key[len(prefix) :].split(".", 1)
+            state.setdefault(int(idx), {})[field] = value
+    for key, value in meta["scalars"].items():
+        idx, field = key.split(".", 1)
+        state.setdefault(int(idx), {})[field] = value
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def save_checkpoint(path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+    """Write a checkpoint atomically (replacing the previous one)."""
+    with atomic_output(path, overwrite=True) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("meta.json", json.dumps(meta, sort_keys=True))
+            zf.writestr("tensors.safetensors", save_safetensors(tensors))
+
+
+def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Read a checkpoint written by ``save_checkpoint``."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            meta = json.loads(zf.read("meta.json"))
+            tensors = load_safetensors(zf.read("tensors.safetensors"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as err:
+        raise ModelFileError(
+            f"Checkpoint {path} cannot be read ({err}); delete it to start training afresh."
+        ) from None
+    return meta, tensors

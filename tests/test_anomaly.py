@@ -1,0 +1,235 @@
+"""Anomaly screening: determinism, calibration, corrupted Adult rows, refusals, CLI, report."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from synthgen.anomaly import AnomalyDetector
+from synthgen.anomaly.stream import score_file
+from synthgen.cli.main import app
+from synthgen.errors import DataError, UsageError
+from synthgen.io import read_table
+from synthgen.schema import load_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+ADULT = ROOT.parent / "shared" / "data" / "adult" / "train.csv"
+SCHEMA = ROOT / "schemas" / "adult.yaml"
+
+pytestmark = pytest.mark.skipif(not ADULT.exists(), reason="shared Adult data not present")
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return load_schema(SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def adult(schema) -> pd.DataFrame:
+    return read_table(ADULT, schema).iloc[:4000].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def fit_rows(adult) -> pd.DataFrame:
+    return adult.iloc[:2000].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def detector(fit_rows, schema) -> AnomalyDetector:
+    return AnomalyDetector(seed=0, device="cpu").fit(fit_rows, schema)
+
+
+def _corrupt(batch: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Corrupt 10 rows; returns the batch and, per corrupted row, the column that was broken."""
+    bad = batch.copy()
+    broken: dict[int, str] = {}
+    married_men = bad.index[(bad["relationship"] == "Husband")][:3]
+    for i in married_men:  # a husband who is female
+        bad.loc[i, "sex"] = "Female"
+        broken[i] = "sex"
+    young = bad.index[(bad["age"] > 30) & (bad["education"] == "HS-grad")][:3]
+    for i in young:  # a 17-year-old with a doctorate
+        bad.loc[i, ["age", "education", "education-num"]] = [17, "Doctorate", 16]
+        broken[i] = "education"
+    plain = bad.index[(bad["capital-gain"] == 0) & (bad["hours-per-week"] == 40)]
+    plain = [i for i in plain if i not in broken][:4]
+    for i in plain:  # 99 hours a week with the maximum capital gain
+        bad.loc[i, ["hours-per-week", "capital-gain"]] = [99, 99999]
+        broken[i] = "capital-gain"
+    return bad, broken
+
+
+def test_scores_deterministic_for_a_seed(fit_rows, schema):
+    small = fit_rows.iloc[:400]
+    a = AnomalyDetector(seed=3, epochs=5, device="cpu").fit(small, schema).score_samples(small)
+    b = AnomalyDetector(seed=3, epochs=5, device="cpu").fit(small, schema).score_samples(small)
+    c = AnomalyDetector(seed=4, epochs=5, device="cpu").fit(small, schema).score_samples(small)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_scores_do_not_depend_on_the_batch(detector, adult):
+    rows = adult.iloc[2000:2300]
+    whole = detector.score_samples(rows)
+    alone = np.concatenate([detector.score_samples(rows.iloc[i : i + 7]) for i in range(0, 300, 7)])
+    np.testing.assert_allclose(whole, alone, rtol=1e-5)
+
+
+@pytest.mark.parametrize("q", [0.01, 0.05, 0.1])
+def test_contamination_flags_the_stated_share_of_the_fitting_data(detector, fit_rows, q):
+    flagged = int(detector.score(fit_rows, contamination=q)["is_anomaly"].sum())
+    assert abs(flagged - q * len(fit_rows)) <= 1
+
+
+def test_explicit_threshold_and_both_refused(detector, fit_rows):
+    scored = detector.score(fit_rows.iloc[:50], threshold=1.5)
+    assert (scored["is_anomaly"] == (scored["anomaly_score"] > 1.5)).all()
+    with pytest.raises(UsageError):
+        detector.score(fit_rows.iloc[:5], contamination=0.1, threshold=2.0)
+    with pytest.raises(UsageError):
+        detector.score(fit_rows.iloc[:5], contamination=1.5)
+
+
+def test_corrupted_adult_rows_rank_on_top_with_the_right_column(detector, adult):
+    batch = adult.iloc[2000:4000].reset_index(drop=True)
+    bad, broken = _corrupt(batch)
+    assert len(broken) == 10
+    scored = detector.score(bad, contamination=0.01)
+    rank = scored["anomaly_score"].rank(ascending=False)
+    cutoff = 0.03 * len(bad)  # all 10 among the top 3 % of 2,000 rows
+    for i, column in broken.items():
+        top = scored.loc[i, "top_columns"].split(", ")
+        assert rank[i] <= cutoff, (i, column, rank[i], top)
+        related = {"sex": {"sex", "relationship"},
+                   "education": {"education", "education-num", "age"},
+                   "capital-gain": {"capital-gain", "hours-per-week"}}[column]
+        assert column in top or related & set(top[:1]), (i, column, top)
+    # the unbroken rows are mostly not flagged
+    assert scored.loc[~scored.index.isin(list(broken)), "is_anomaly"].mean() < 0.05
+
+
+def test_unseen_categories_and_out_of_range_values_are_scored(detector, adult):
+    rows = adult.iloc[2000:2010].copy()
+    rows["workclass"] = rows["workclass"].astype(object)
+    rows.loc[rows.index[0], "workclass"] = "Martian"
+    rows.loc[rows.index[1], "age"] = 250
+    scored = detector.score(rows)
+    assert scored.loc[rows.index[0], "top_columns"].startswith("workclass")
+    assert scored.loc[rows.index[1], "top_columns"].startswith("age")
+    assert scored["anomaly_score"].iloc[:2].min() > scored["anomaly_score"].iloc[2:].max()
+
+
+def test_schema_mismatch_is_refused_with_the_column_named(detector, adult):
+    with pytest.raises(DataError, match="hours-per-week"):
+        detector.score(adult.iloc[:20].drop(columns=["hours-per-week"]))
+    wrong = adult.iloc[:20].copy()
+    wrong["age"] = wrong["age"].astype(object)
+    wrong.loc[wrong.index[3], "age"] = "old"
+    with pytest.raises(DataError, match="age"):
+        detector.score(wrong)
+
+
+def test_save_load_round_trip_gives_identical_scores(detector, adult, tmp_path):
+    path = detector.save(tmp_path / "det.synth")
+    again = AnomalyDetector.load(path, device="cpu")
+    rows = adult.iloc[2000:2200]
+    np.testing.assert_array_equal(detector.score_samples(rows), again.score_samples(rows))
+    assert again.threshold(contamination=0.05) == detector.threshold(contamination=0.05)
+
+
+def test_streaming_matches_whole_frame_scoring(detector, adult, tmp_path):
+    rows = adult.iloc[2000:3000].reset_index(drop=True)
+    src = tmp_path / "batch.csv"
+    rows.to_csv(src, index=False)
+    out = tmp_path / "scored.csv"
+    summary = score_file(detector, src, out, contamination=0.05, chunk_rows=128)
+    got = pd.read_csv(out)
+    want = detector.score(rows, contamination=0.05)
+    assert summary.rows == len(rows) == len(got)
+    np.testing.assert_allclose(got["anomaly_score"], want["anomaly_score"], rtol=1e-5)
+    assert (got["is_anomaly"] == want["is_anomaly"]).all()
+    assert summary.flagged == int(want["is_anomaly"].sum())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_a_gpu_is_refused(fit_rows, schema):
+    with pytest.raises(UsageError, match="cuda"):
+        AnomalyDetector(device="cuda").fit(fit_rows.iloc[:50], schema)
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+
+@pytest.fixture(scope="module")
+def cli_files(tmp_path_factory, detector, adult):
+    d = tmp_path_factory.mktemp("cli")
+    model = detector.save(d / "det.synth")
+    batch = d / "batch.csv"
+    _corrupt(adult.iloc[2000:2600].reset_index(drop=True))[0].to_csv(batch, index=False)
+    return d, model, batch
+
+
+def test_cli_fit_writes_a_detector(tmp_path, adult):
+    data = tmp_path / "fit.csv"
+    adult.iloc[:300].to_csv(data, index=False)
+    out = tmp_path / "d.synth"
+    res = CliRunner().invoke(
+        app, ["anomalies", "fit", str(data), "--schema", str(SCHEMA), "-o", str(out),
+              "--epochs", "3", "--device", "cpu"],
+    )
+    assert res.exit_code == 0, res.output
+    assert out.exists()
+    again = CliRunner().invoke(
+        app, ["anomalies", "fit", str(data), "--schema", str(SCHEMA), "-o", str(out)]
+    )
+    assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+def test_cli_score_writes_output_and_self_contained_report(cli_files):
+    d, model, batch = cli_files
+    out, rep = d / "scored.parquet", d / "report.html"
+    res = CliRunner().invoke(
+        app, ["anomalies", "score", str(batch), "--model", str(model), "--contamination",
+              "0.02", "-o", str(out), "--report", str(rep)],
+    )
+    assert res.exit_code == 0, res.output
+    scored = pd.read_parquet(out)
+    assert {"anomaly_score", "is_anomaly", "top_columns"} <= set(scored.columns)
+    assert len(scored) == 600
+    html = rep.read_text()
+    assert "data:image/png;base64," in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<script" not in html
+    assert "Rows flagged" in html
+
+
+def test_cli_score_failure_leaves_no_output(cli_files):
+    d, model, batch = cli_files
+    broken = d / "broken.csv"
+    pd.read_csv(batch).drop(columns=["age"]).to_csv(broken, index=False)
+    out, rep = d / "never.csv", d / "never.html"
+    before = set(d.iterdir())
+    res = CliRunner().invoke(
+        app, ["anomalies", "score", str(broken), "--model", str(model), "-o", str(out),
+              "--report", str(rep)],
+    )
+    assert res.exit_code == 1
+    assert "age" in res.output
+    assert set(d.iterdir()) == before  # no output, no report, no temp file left behind
+
+
+def test_cli_score_refuses_both_threshold_flags(cli_files):
+    d, model, batch = cli_files
+    out = d / "both.csv"
+    res = CliRunner().invoke(
+        app, ["anomalies", "score", str(batch), "--model", str(model), "--contamination",
+              "0.1", "--threshold", "2", "-o", str(out)],
+    )
+    assert res.exit_code == 2
+    assert not out.exists()

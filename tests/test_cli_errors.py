@@ -1,0 +1,205 @@
+"""The bad-input battery through the CLI: exit code, a message naming the culprit, no traceback,
+and no file written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from synthgen.cli.main import app
+
+GOOD_CSV = "age,job,income\n25,clerk,<=50K\n40,sales,>50K\n"
+GOOD_SCHEMA = """\
+name: tiny
+missing_values: ["?"]
+target: income
+columns:
+  - {name: age, type: integer, min: 17, max: 90}
+  - {name: job, type: categorical, values: [clerk, sales]}
+  - {name: income, type: categorical, values: ["<=50K", ">50K"]}
+"""
+
+
+def _write(path: Path, content: str | bytes | None) -> Path:
+    if content is None:
+        return path
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content == "<dir>":
+        path.mkdir()
+    else:
+        path.write_text(content)
+    return path
+
+
+def _run(tmp_path: Path, args: list[str]):
+    before = set(tmp_path.rglob("*"))
+    result = CliRunner().invoke(app, args)
+    after = set(tmp_path.rglob("*"))
+    return result, after - before
+
+
+def _check(result, created, exit_code: int, *needles: str) -> None:
+    out = result.output
+    assert result.exit_code == exit_code, out
+    assert "Traceback" not in out
+    assert out.startswith("Error: ")
+    flat = " ".join(out.split())
+    for needle in needles:
+        assert needle in flat, f"{needle!r} not in {flat!r}"
+    assert not created, f"files written: {created}"
+
+
+# name -> (file name, content, words the message must contain)
+BAD_DATA = {
+    "missing-path": ("nope.csv", None, ["nope.csv", "does not exist"]),
+    "directory": ("folder.csv", "<dir>", ["folder.csv", "is a directory"]),
+    "zero-bytes": ("empty.csv", "", ["empty.csv", "empty (0 bytes)"]),
+    "header-only": ("head.csv", "age,job,income\n", ["head.csv", "no rows"]),
+    "ragged": ("ragged.csv", GOOD_CSV + "33,clerk\n", ["ragged.csv", "line 4 has 2 fields"]),
+    "non-utf8": (
+        "latin.csv",
+        (GOOD_CSV + "30,caf\xe9,>50K\n").encode("latin-1"),
+        ["latin.csv", "not UTF-8", "line 4"],
+    ),
+    "corrupt-parquet": (
+        "bad.parquet",
+        b"PAR1 this is not parquet at all",
+        ["bad.parquet", "not a valid Parquet file"],
+    ),
+    "unknown-extension": ("data.xlsx", GOOD_CSV, ["data.xlsx", "extension '.xlsx'"]),
+}
+
+
+@pytest.mark.parametrize("command", ["infer", "validate"])
+@pytest.mark.parametrize("case", list(BAD_DATA))
+def test_bad_data_file(tmp_path, case, command):
+    name, content, needles = BAD_DATA[case]
+    data = _write(tmp_path / name, content)
+    if command == "infer":
+        args = ["schema", "infer", str(data), "-o", str(tmp_path / "out.yaml")]
+    else:
+        schema = _write(tmp_path / "s.yaml", GOOD_SCHEMA)
+        args = ["schema", "validate", str(schema), "--data", str(data)]
+    result, created = _run(tmp_path, args)
+    _check(result, created, 1, *needles)
+
+
+BAD_SCHEMAS = {
+    "invalid-yaml": ("columns:\n  - {name: age, type: integer\n", ["not valid YAML", "line"]),
+    "unknown-key": (GOOD_SCHEMA + "colour: blue\n", ["unknown key 'colour'"]),
+    "duplicate-column": (
+        GOOD_SCHEMA + "  - {name: age, type: integer}\n",
+        ["duplicate column name(s): age"],
+    ),
+    "min-gt-max": (
+        GOOD_SCHEMA.replace("min: 17", "min: 95"),
+        ["columns[0] ('age')", "min (95) is greater than max (90)"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SCHEMAS))
+def test_bad_schema(tmp_path, case):
+    content, needles = BAD_SCHEMAS[case]
+    schema = _write(tmp_path / "bad.yaml", content)
+    data = _write(tmp_path / "good.csv", GOOD_CSV)
+    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(data)])
+    _check(result, created, 1, "bad.yaml", *needles)
+
+
+MISMATCHES = {
+    "missing-column": ("age,income\n25,<=50K\n", ["missing column(s): 'job'"]),
+    "extra-column": (
+        "age,job,income,zip\n25,clerk,<=50K,12345\n",
+        ["extra column(s) not in the schema: 'zip'"],
+    ),
+    "wrong-type": (
+        "age,job,income\nold,clerk,<=50K\n",
+        ["column 'age'", "are not integers: 'old' (row 1)"],
+    ),
+    "out-of-range": (
+        "age,job,income\n25,clerk,<=50K\n130,sales,>50K\n",
+        ["column 'age'", "out of range [17, 90]: '130' (row 2)"],
+    ),
+    "unknown-category": (
+        "age,job,income\n25,pilot,<=50K\n",
+        ["column 'job'", "'pilot' (row 1)", "known: 'clerk', 'sales'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MISMATCHES))
+def test_data_does_not_match(tmp_path, case):
+    content, needles = MISMATCHES[case]
+    schema = _write(tmp_path / "s.yaml", GOOD_SCHEMA)
+    data = _write(tmp_path / "mismatch.csv", content)
+    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(data)])
+    _check(result, created, 1, "mismatch.csv", "does not match schema 'tiny'", *needles)
+
+
+def test_every_mismatch_in_one_message(tmp_path):
+    schema = _write(tmp_path / "s.yaml", GOOD_SCHEMA)
+    data = _write(tmp_path / "all.csv", "age,income,zip\n130,maybe,1\nold,<=50K,2\n")
+    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(data)])
+    _check(
+        result,
+        created,
+        1,
+        "missing column(s): 'job'",
+        "'zip'",
+        "'old' (row 2)",
+        "'130' (row 1)",
+        "'maybe' (row 1)",
+    )
+
+
+def test_output_equal_to_input(tmp_path):
+    data = _write(tmp_path / "in.csv", GOOD_CSV)
+    result, created = _run(tmp_path, ["schema", "infer", str(data), "-o", str(data)])
+    _check(result, created, 1, "in.csv", "same file as the input")
+    assert data.read_text() == GOOD_CSV
+
+
+def test_output_exists_without_overwrite(tmp_path):
+    data = _write(tmp_path / "in.csv", GOOD_CSV)
+    out = _write(tmp_path / "out.yaml", "keep me\n")
+    result, created = _run(tmp_path, ["schema", "infer", str(data), "-o", str(out)])
+    _check(result, created, 1, "out.yaml", "already exists", "--overwrite")
+    assert out.read_text() == "keep me\n"
+    ok = CliRunner().invoke(app, ["schema", "infer", str(data), "-o", str(out), "--overwrite"])
+    assert ok.exit_code == 0, ok.output
+    assert "name: age" in out.read_text()
+
+
+def test_usage_error_is_exit_2(tmp_path):
+    result = CliRunner().invoke(app, ["schema", "infer"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_infer_then_validate_ok(tmp_path, adult_path):
+    out = tmp_path / "adult.yaml"
+    result = CliRunner().invoke(
+        app, ["schema", "infer", str(adult_path), "--target", "income", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adult.yaml"]
+    result = CliRunner().invoke(app, ["schema", "validate", str(out), "--data", str(adult_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ok ") and "26048 rows" in result.stdout
+
+
+def test_infer_prints_yaml_without_output(tmp_path):
+    data = _write(tmp_path / "in.csv", GOOD_CSV)
+    result = CliRunner().invoke(app, ["schema", "infer", str(data)])
+    assert result.exit_code == 0
+    assert "type: integer" in result.stdout and result.stdout.startswith("schema_version: 1")
+
+
+def test_validate_schema_only(repo_root):
+    result = CliRunner().invoke(app, ["schema", "validate", str(repo_root / "schemas/adult.yaml")])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("ok ") and "15 columns" in result.stdout

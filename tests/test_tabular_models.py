@@ -1,0 +1,255 @@
+"""Fit and generate with the tabular models: exact rows, conditions, constraints, determinism."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from synthgen.cli.main import app
+from synthgen.errors import GenerationError, UsageError
+from synthgen.io import read_table
+from synthgen.schema import parse_schema
+from synthgen.synthesizer import TabularSynthesizer
+
+DEMO = Path(__file__).resolve().parents[1] / "synthgen" / "data"
+runner = CliRunner()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def census_schema():
+    from synthgen.api import load_table_schema
+
+    return load_table_schema(DEMO / "census.yaml")
+
+
+@pytest.fixture(scope="module")
+def census(census_schema):
+    return read_table(DEMO / "census.csv", census_schema).iloc[:600].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def census_csv(tmp_path_factory, census):
+    path = tmp_path_factory.mktemp("data") / "census.csv"
+    pd.read_csv(DEMO / "census.csv", dtype=str, keep_default_na=False).iloc[:600].to_csv(
+        path, index=False
+    )
+    return path
+
+
+@pytest.fixture(scope="module", params=["vae", "cgan"])
+def fitted(request, census, census_schema):
+    synth = TabularSynthesizer(request.param, epochs=3, batch_size=100, seed=0, progress=False)
+    return synth.fit(census, census_schema)
+
+
+def test_rows_exact_and_columns(fitted, census_schema):
+    out = fitted.sample(1234, seed=1)
+    assert len(out) == 1234
+    assert list(out.columns) == census_schema.column_names
+    chunks = list(fitted.iter_sample(1001, seed=1, chunk_rows=250))
+    assert [len(c) for c in chunks] == [250, 250, 250, 250, 1]
+
+
+def test_model_condition_is_exact(fitted):
+    out = fitted.sample(500, {"income": ">50K"}, seed=3)
+    assert len(out) == 500
+    assert set(out["income"]) == {">50K"}
+
+
+def test_condition_by_rejection_is_exact(fitted):
+    out = fitted.sample(200, {"sex": "Female"}, seed=4)
+    assert len(out) == 200
+    assert set(out["sex"]) == {"Female"}
+
+
+def test_unknown_condition_refused_with_known_values(fitted):
+    with pytest.raises(UsageError, match="Known values: .*<=50K"):
+        fitted.sample(10, {"income": "lots"})
+    with pytest.raises(UsageError, match="does not generate"):
+        fitted.sample(10, {"salary": "x"})
+    with pytest.raises(UsageError, match="positive"):
+        fitted.sample(0)
+
+
+def test_impossible_condition_is_an_error_not_a_short_file(fitted):
+    with pytest.raises(GenerationError, match="cannot make|stopped after"):
+        fitted.sample(200, {"age": 90, "native-country": "Holand-Netherlands"}, seed=0)
+
+
+def test_save_load_same_output(fitted, tmp_path):
+    before = fitted.sample(300, seed=7)
+    path = fitted.save(tmp_path / "m.synth")
+    after = TabularSynthesizer.load(path, device="cpu").sample(300, seed=7)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_different_seed_different_output(fitted):
+    a = fitted.sample(200, seed=1)
+    b = fitted.sample(200, seed=2)
+    assert not a.equals(b)
+
+
+def _constrained_table(n: int = 400) -> tuple[pd.DataFrame, object]:
+    rng = np.random.default_rng(0)
+    start = rng.integers(0, 50, n)
+    level = rng.choice(["low", "mid", "high"], n)
+    code = pd.Series(level).map({"low": "1", "mid": "2", "high": "3"})
+    frame = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "start": pd.array(start, dtype="Int64"),
+            "end": pd.array(start + rng.integers(0, 30, n), dtype="Int64"),
+            "amount": rng.gamma(2.0, 50.0, n),
+            "level": pd.Series(level, dtype=object),
+            "code": pd.Series(code, dtype=object),
+        }
+    )
+    schema = parse_schema(
+        {
+            "name": "orders",
+            "target": "level",
+            "columns": [
+                {"name": "order_id", "type": "id"},
+                {"name": "start", "type": "integer", "min": 0, "max": 100},
+                {"name": "end", "type": "integer", "min": 0, "max": 200},
+                {"name": "amount", "type": "continuous"},
+                {"name": "level", "type": "categorical", "values": ["low", "mid", "high"]},
+                {"name": "code", "type": "categorical", "values": ["1", "2", "3"]},
+            ],
+            "constraints": [
+                {"type": "range", "column": "amount", "min": 10, "max": 300},
+                {"type": "inequality", "low": "start", "high": "end"},
+                {"type": "fixed_combinations", "columns": ["level", "code"]},
+            ],
+        }
+    )
+    return frame, schema
+
+
+@pytest.mark.parametrize("kind", ["vae", "cgan"])
+def test_constraints_hold_and_ids_fresh(kind):
+    frame, schema = _constrained_table()
+    synth = TabularSynthesizer(kind, epochs=3, batch_size=100, progress=False).fit(frame, schema)
+    out = synth.sample(700, seed=5)
+    assert len(out) == 700
+    assert out["amount"].between(10, 300).all()
+    assert (out["start"] <= out["end"]).all()
+    pairs = set(zip(out["level"], out["code"], strict=True))
+    assert pairs <= {("low", "1"), ("mid", "2"), ("high", "3")}
+    assert out["order_id"].is_unique
+    assert not set(out["order_id"]) & set(frame["order_id"])
+
+
+def test_device_cuda_without_gpu_refused(census, census_schema):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(UsageError, match="no CUDA GPU"):
+        TabularSynthesizer("vae", epochs=1, device="cuda", progress=False).fit(
+            census, census_schema
+        )
+
+
+def test_cli_fit_generate_byte_identical(tmp_path, census_csv):
+    schema = DEMO / "census.yaml"
+    files = []
+    for name in ("a", "b"):
+        model = tmp_path / f"{name}.synth"
+        res = runner.invoke(
+            app,
+            ["fit", str(census_csv), "--schema", str(schema), "-o", str(model), "--epochs", "2",
+             "--batch-size", "100", "--seed", "3", "--device", "cpu", "-q"],
+        )
+        assert res.exit_code == 0, res.output
+        out = tmp_path / f"{name}.parquet"
+        res = runner.invoke(
+            app, ["generate", str(model), "--rows", "500", "-o", str(out), "--seed", "9", "-q"]
+        )
+        assert res.exit_code == 0, res.output
+        files.append((model, out))
+    assert _sha(files[0][0]) == _sha(files[1][0])
+    assert _sha(files[0][1]) == _sha(files[1][1])
+    assert len(pd.read_parquet(files[0][1])) == 500
+    assert not list(tmp_path.glob("*.ckpt"))
+
+
+def test_cli_generate_refusals(tmp_path, census_csv):
+    model = tmp_path / "m.synth"
+    res = runner.invoke(
+        app,
+        ["fit", str(census_csv), "--schema", str(DEMO / "census.yaml"), "-o", str(model),
+         "--epochs", "1", "-q"],
+    )
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out.csv"
+    cases = [
+        (["--rows", "0"], "positive"),
+        (["--rows", "-5"], "positive"),
+        (["--rows", "10", "-c", "income=rich"], "Known values"),
+        (["--rows", "10", "-c", "nope=1"], "does not generate"),
+        (["--rows", "10", "--device", "cuda"], "CUDA"),
+    ]
+    import torch
+
+    for extra, needle in cases:
+        if "cuda" in extra and torch.cuda.is_available():
+            continue
+        res = runner.invoke(app, ["generate", str(model), "-o", str(out), "-q", *extra])
+        assert res.exit_code == 2, (extra, res.output)
+        assert needle in res.output
+        assert "Traceback" not in res.output
+        assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.synth"]
+
+
+def test_interrupted_generate_leaves_nothing(tmp_path, fitted, monkeypatch):
+    import synthgen.io as io_mod
+
+    model = fitted.save(tmp_path / "m.synth")
+    calls = {"n": 0}
+    original = io_mod.TableWriter.write
+
+    def interrupt(self, df):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, df)
+
+    monkeypatch.setattr(io_mod.TableWriter, "write", interrupt)
+    from synthgen.generate import generate_to_file
+
+    with pytest.raises(KeyboardInterrupt):
+        generate_to_file(model, 3000, tmp_path / "out.csv", chunk_rows=1000, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.synth"]
+
+
+def test_resume_continues_to_same_model(tmp_path, census, census_schema):
+    ckpt = tmp_path / "run.ckpt"
+    straight = TabularSynthesizer("vae", epochs=4, batch_size=100, progress=False)
+    straight.fit(census, census_schema)
+    first = TabularSynthesizer("vae", epochs=4, batch_size=100, progress=False)
+    first.train_config = lambda: _with_epochs(first, 2)  # stop after 2 epochs, as if killed
+    first.fit(census, census_schema, checkpoint=ckpt)
+    assert ckpt.exists()
+    resumed = TabularSynthesizer("vae", epochs=4, batch_size=100, progress=False)
+    resumed.fit(census, census_schema, checkpoint=ckpt, resume=True)
+    assert resumed.training_["epochs_run"] == 4
+    a, b = straight.sample(200, seed=1), resumed.sample(200, seed=1)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def _with_epochs(synth, epochs):
+    import dataclasses
+
+    cfg = TabularSynthesizer.train_config(synth)
+    return dataclasses.replace(cfg, epochs=epochs)
