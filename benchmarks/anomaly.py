@@ -49,7 +49,11 @@ def run_synthgen(xtr: np.ndarray, xte: np.ndarray, **params) -> tuple[np.ndarray
     dtr = pd.DataFrame(xtr, columns=names)
     dte = pd.DataFrame(xte, columns=names)
     t = time.perf_counter()
-    det = AnomalyDetector(seed=0, device="cpu", **params).fit(dtr, schema)
+    scaling = params.pop("scaling", None)
+    det = AnomalyDetector(seed=0, device="cpu", **params)
+    if scaling:
+        det._scaling = {1: "robust", 0: "standard"}[scaling]
+    det.fit(dtr, schema)
     fit_s = time.perf_counter() - t
     return det.score_samples(dte), fit_s
 

@@ -23,7 +23,9 @@ from synthgen.schema import (
     TableSchema,
     category_label,
 )
+from synthgen.transform.categorical import OTHER
 
+OTHER_SLOTS = {OTHER}
 MAX_ATTEMPT_FACTOR = 50  # rejection draws at most this many candidate rows per requested row
 PROBE_ROWS = 2_000
 
@@ -82,8 +84,10 @@ class Sampler:
                         f"--condition {name}={raw}: '{raw}' is not a value the model knows for "
                         f"'{name}'. Known values: {shown}."
                     )
-                if name in model_cols and not (one_only and fixed):
-                    fixed[name] = self.transformer.category_index(name, value)
+                slot = self.transformer.category_index(name, value)
+                own_slot = self._slot_label(name, slot) == value  # not a grouped "other" slot
+                if name in model_cols and own_slot and not (one_only and fixed):
+                    fixed[name] = slot
                 else:
                     rejected[name] = value
             elif spec.type == "integer":
@@ -110,10 +114,17 @@ class Sampler:
                 )
         return fixed, rejected
 
+    def _slot_label(self, column: str, slot: int) -> str | None:
+        for d in self.transformer.discrete_columns_:
+            if d.column == column:
+                return d.categories[slot]
+        return None
+
     def _known_values(self, column: str) -> list[str]:
         for d in self.transformer.discrete_columns_:
             if d.column == column:
-                return [c for c in d.categories if c is not None]
+                named = [c for c in d.categories if c is not None and c not in OTHER_SLOTS]
+                return named + list(getattr(d, "grouped", ()))
         return []
 
     # --- drawing -------------------------------------------------------------------------------

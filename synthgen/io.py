@@ -1018,7 +1018,7 @@ def check_images(path: str | Path, schema: Any) -> int:
         if n == 0:
             problems.append("no images")
     if labels is not None and schema.label is not None:
-        if len(labels) != n:
+        if images is not None and len(labels) != n:
             problems.append(f"{len(labels)} labels for {n} images")
         known = {category_label(v) for v in schema.label.values}
         seen = {_label(v) for v in np.unique(labels)}

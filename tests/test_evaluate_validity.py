@@ -27,9 +27,13 @@ def test_clean_typed_frame_passes(typed, adult_schema):
     result = validate_synthetic(typed, adult_schema)
     assert result.success, result.summary()
     kinds = {r["expectation"] for r in result.results}
-    assert {"expect_table_columns_to_match_set", "expect_column_values_to_be_in_type_list",
-            "expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
-            "expect_column_values_to_not_be_null"} <= kinds
+    assert {
+        "expect_table_columns_to_match_set",
+        "expect_column_values_to_be_in_type_list",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_null",
+    } <= kinds
     json.dumps(result.to_dict())
 
 
@@ -54,19 +58,34 @@ def test_unknown_category_null_and_missing_column_are_rejected(typed, adult_sche
 
 
 def test_ids_must_be_unique_and_types_must_match():
-    schema = parse_schema({"columns": [
-        {"name": "uid", "type": "id"}, {"name": "n", "type": "integer"},
-        {"name": "flag", "type": "boolean"}, {"name": "when", "type": "datetime"},
-        {"name": "lo", "type": "continuous"}, {"name": "hi", "type": "continuous"}],
-        "constraints": [{"type": "inequality", "low": "lo", "high": "hi"}]})
-    good = pd.DataFrame({
-        "uid": pd.array(["a", "b", "c"], dtype="str"), "n": pd.array([1, 2, 3], dtype="Int64"),
-        "flag": pd.array([True, False, True], dtype="boolean"),
-        "when": pd.to_datetime(["2020-01-01", "2020-02-01", "2021-01-01"]),
-        "lo": [0.0, 1.0, 2.0], "hi": [1.0, 1.0, 3.0]})
+    schema = parse_schema(
+        {
+            "columns": [
+                {"name": "uid", "type": "id"},
+                {"name": "n", "type": "integer"},
+                {"name": "flag", "type": "boolean"},
+                {"name": "when", "type": "datetime"},
+                {"name": "lo", "type": "continuous"},
+                {"name": "hi", "type": "continuous"},
+            ],
+            "constraints": [{"type": "inequality", "low": "lo", "high": "hi"}],
+        }
+    )
+    good = pd.DataFrame(
+        {
+            "uid": pd.array(["a", "b", "c"], dtype="str"),
+            "n": pd.array([1, 2, 3], dtype="Int64"),
+            "flag": pd.array([True, False, True], dtype="boolean"),
+            "when": pd.to_datetime(["2020-01-01", "2020-02-01", "2021-01-01"]),
+            "lo": [0.0, 1.0, 2.0],
+            "hi": [1.0, 1.0, 3.0],
+        }
+    )
     assert validate_synthetic(good, schema).success
     bad = good.assign(uid=["a", "a", "c"], n=[1.5, 2.0, 3.0], hi=[1.0, 0.5, 3.0])
     failed = _failed(validate_synthetic(bad, schema))
-    assert failed == {("expect_column_values_to_be_unique", "uid"),
-                      ("expect_column_values_to_be_in_type_list", "n"),
-                      ("expect_column_pair_values_a_to_be_greater_than_b", None)}
+    assert failed == {
+        ("expect_column_values_to_be_unique", "uid"),
+        ("expect_column_values_to_be_in_type_list", "n"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", None),
+    }

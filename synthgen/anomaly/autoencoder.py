@@ -37,6 +37,7 @@ class AutoencoderConfig:
     members: int = 4
     activation: str = "relu"
     architecture: str = "mlp"
+    groups: int = 1  # members are ``groups`` blocks (training snapshots) of equal size
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,7 +29,8 @@ from synthgen.anomaly.features import TableEncoding
 from synthgen.anomaly.training import (
     TrainSettings,
     cpu_threads,
-    predict_column_errors,
+    predict_member_errors,
+    stack_snapshots,
     train_autoencoder,
 )
 from synthgen.errors import DataError, ModelFileError, UsageError
@@ -88,14 +89,14 @@ class AnomalyDetector:
     def __init__(
         self,
         *,
-        epochs: int = 100,
+        epochs: int = 20,
         hidden: int | None = None,
         bottleneck: int | None = None,
         members: int = 4,
         batch_size: int = 256,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
-        patience: int = 8,
+        patience: int = 4,
         contamination: float = 0.01,
         top_k: int = 3,
         clip: float = 20.0,
@@ -115,6 +116,7 @@ class AnomalyDetector:
         self.clip = clip
         self.seed = seed
         self.device = device
+        self._scaling = "standard"
 
     # ------------------------------------------------------------------ helpers
     def _params(self) -> dict[str, Any]:
@@ -171,7 +173,7 @@ class AnomalyDetector:
             raise DataError("The schema has no columns to model (only id columns).")
         device = resolve_device(self.device)
         started = time.perf_counter()
-        self.encoding_ = TableEncoding(schema, clip=self.clip).fit(frame, seed=self.seed)
+        self.encoding_ = TableEncoding(schema, clip=self.clip, scaling=self._scaling).fit(frame, seed=self.seed)
         x = self.encoding_.transform(frame)
         layout = self.encoding_.layout_
         sizes = default_sizes(layout.n_features, layout.n_columns)
@@ -188,14 +190,20 @@ class AnomalyDetector:
             weight_decay=float(self.weight_decay),
             patience=int(self.patience),
         )
-        with self._threads(device):
-            self.model_, summary = train_autoencoder(
+        with cpu_threads(device, layout.n_features, self.config_.members):
+            snaps, summary = train_autoencoder(
                 x, layout, self.config_, settings, seed=int(self.seed), device=device
             )
-            errors = predict_column_errors(self.model_, x, layout, device)
-        self._device = device
-        means = errors.mean(axis=0)
-        floor = 1e-3 * float(means.mean()) + 1e-8
+            config, weights = stack_snapshots(self.config_, snaps)
+            config.groups = len(snaps)
+            self.config_ = config
+            model = build_autoencoder(config)
+            model.load_state_dict(weights)
+            self.model_ = model.to(device).eval()
+            self._device = device
+            errors = self._group_errors(x)
+        means = errors.mean(axis=1)  # (groups, columns)
+        floor = 1e-3 * means.mean(axis=1, keepdims=True) + 1e-8
         self.column_scale_ = np.maximum(means, floor)
         scores = self._scores_from_errors(errors)[0]
         self.calibration_ = ScoreCalibration.from_scores(scores)
@@ -205,14 +213,20 @@ class AnomalyDetector:
         return self
 
     # ------------------------------------------------------------------ scoring
+    def _group_errors(self, x: np.ndarray) -> np.ndarray:
+        """Per-column errors ``(groups, rows, columns)``, averaged over each group's members."""
+        err = predict_member_errors(self.model_, x, self.encoding_.layout_, self._device)
+        g = self.config_.groups
+        return err.reshape(g, err.shape[0] // g, *err.shape[1:]).mean(axis=1)
+
     def _scores_from_errors(self, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        contrib = errors / self.column_scale_
+        contrib = (errors / self.column_scale_[:, None, :]).mean(axis=0)
         return contrib.mean(axis=1), contrib
 
     def _score_typed(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         x = self.encoding_.transform(frame)
         with self._threads(self._device):
-            errors = predict_column_errors(self.model_, x, self.encoding_.layout_, self._device)
+            errors = self._group_errors(x)
         return self._scores_from_errors(errors)
 
     def score_samples(self, df: pd.DataFrame) -> np.ndarray:
@@ -338,14 +352,17 @@ class AnomalyDetector:
                 int(loaded.manifest["extra"]["calibration_rows"]),
             )
             det.column_scale_ = tensors["calibration.column_scale"].numpy().astype(np.float64)
+            if det.column_scale_.ndim != 2 or det.column_scale_.shape[0] != config.groups:
+                raise ValueError("calibration scales do not match the snapshot groups")
             det.training_ = dict(loaded.manifest.get("training", {}))
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ModelFileError(
                 f"Model file {path} is not a valid table anomaly detector ({err})."
             ) from None
-        if det.encoding_.layout_.n_features != config.n_features or len(
-            det.column_scale_
-        ) != len(det.encoding_.columns_):
+        if (
+            det.encoding_.layout_.n_features != config.n_features
+            or det.column_scale_.shape[1] != len(det.encoding_.columns_)
+        ):
             raise ModelFileError(f"Model file {path}: the detector does not match its schema.")
         return det
 

@@ -50,9 +50,10 @@ def numeric_values(values: pd.Series, spec_type: str, name: str, fmt: str | None
 class TableEncoding:
     """Typed frame -> float32 matrix + the :class:`SpanLayout` the error measure reads."""
 
-    def __init__(self, schema: TableSchema, *, clip: float = 20.0) -> None:
+    def __init__(self, schema: TableSchema, *, clip: float = 20.0, scaling: str = "standard") -> None:
         self.schema = schema
         self.clip = float(clip)
+        self.scaling = scaling
 
     # ------------------------------------------------------------------ fitting
     def fit(self, frame: pd.DataFrame, *, seed: int = 0) -> TableEncoding:
@@ -68,6 +69,10 @@ class TableEncoding:
                 continue
             c = float(np.mean(x))
             s = float(np.std(x))
+            if self.scaling == "robust":
+                q1, med, q3 = np.percentile(x, [25, 50, 75])
+                if q3 - q1 > 1e-12 * max(1.0, abs(med)):
+                    c, s = float(med), float((q3 - q1) / 1.349)
             if not np.isfinite(s) or s <= 1e-12 * max(1.0, abs(c)):
                 s = 1.0
             centre.append(c)

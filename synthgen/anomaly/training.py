@@ -94,16 +94,20 @@ def cpu_threads(device: torch.device, n_features: int, members: int) -> Iterator
 
 @dataclass
 class TrainSettings:
-    epochs: int = 100
+    epochs: int = 20
     batch_size: int = 256
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    patience: int = 8
+    patience: int = 4  # validation rounds without improvement before stopping
     val_fraction: float = 0.1
-    min_steps: int = 150
-    max_steps: int = 3000
-    trim: float = 0.0  # share of the highest-loss rows in a batch left out of the loss
-    snapshots: tuple[int, ...] = ()  # epochs after which a copy of the weights is kept
+    max_steps: int = 1000
+    # weight snapshots kept along training, at these fractions of the planned steps; the last
+    # one is replaced by the weights that did best on the held-out slice
+    snapshots: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+def _copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: t.detach().clone() for k, t in model.state_dict().items()}
 
 
 def train_autoencoder(
@@ -114,88 +118,95 @@ def train_autoencoder(
     *,
     seed: int,
     device: torch.device,
-) -> tuple[nn.Module, dict]:
-    """Train an ensemble autoencoder on ``x`` with early stopping on a held-out slice."""
+) -> tuple[list[dict[str, torch.Tensor]], dict]:
+    """Train an ensemble autoencoder on ``x`` with early stopping on a held-out slice.
+
+    Returns the weight snapshots (state dicts of ``build_autoencoder(config)``) and a summary.
+    """
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = build_autoencoder(config).to(device)
     n = x.shape[0]
     perm = torch.randperm(n, generator=gen).numpy()
-    n_val = int(round(n * settings.val_fraction)) if n >= 50 else 0
+    n_val = min(int(round(n * settings.val_fraction)), 5000) if n >= 50 else 0
     val_idx, tr_idx = perm[:n_val], perm[n_val:]
     xt = torch.as_tensor(x[tr_idx], dtype=torch.float32, device=device)
     xv = torch.as_tensor(x[val_idx], dtype=torch.float32, device=device) if n_val else None
     n_tr = xt.shape[0]
-    bs = max(16, min(settings.batch_size, n_tr))
-    steps_per_epoch = max(1, math.ceil(n_tr / bs))
-    epochs = settings.epochs
-    epochs = min(epochs, max(1, settings.max_steps // steps_per_epoch))
-    epochs = max(epochs, min(settings.epochs * 4, math.ceil(settings.min_steps / steps_per_epoch)))
-    opt = torch.optim.AdamW(
-        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
-    )
-    best = math.inf
-    best_state = None
-    best_epoch = 0
-    bad = 0
-    started = time.perf_counter()
-    history = []
+    bs = max(8, min(settings.batch_size, n_tr))
+    steps_per_epoch = max(1, n_tr // bs)
+    total = max(1, min(settings.epochs * steps_per_epoch, settings.max_steps))
+    marks = sorted({max(1, int(round(f * total))) for f in settings.snapshots})
+    eval_every = max(1, total // 25)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    best, best_state, best_step, bad = math.inf, None, 0, 0
     snaps: list[dict[str, torch.Tensor]] = []
-    epoch = 0
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(n_tr, generator=gen).to(device)
-        for i in range(steps_per_epoch):
-            xb = xt[order[i * bs : (i + 1) * bs]]
-            err = column_errors(model(xb), xb, layout).mean(-1)  # (members, batch)
-            if settings.trim > 0 and epoch > 1:
-                keep = max(1, int(err.shape[1] * (1 - settings.trim)))
-                err = torch.topk(err, keep, dim=1, largest=False).values
-            loss = err.mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        if epoch in settings.snapshots:
-            snaps.append({k: t.detach().clone() for k, t in model.state_dict().items()})
-        if xv is None:
-            continue
-        model.eval()
-        with torch.no_grad():
-            v = float(column_errors(model(xv), xv, layout).mean())
-        history.append(v)
-        if best_state is None or v < best - 1e-4 * abs(best):
-            best, best_epoch, bad = v, epoch, 0
-            best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= settings.patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+    started = time.perf_counter()
+    step = 0
+    order = torch.randperm(n_tr, generator=gen).to(device)
+    pos = 0
+    stopped = False
+    model.train()
+    while step < total and not stopped:
+        if pos + bs > n_tr:
+            order = torch.randperm(n_tr, generator=gen).to(device)
+            pos = 0
+        xb = xt[order[pos : pos + bs]]
+        pos += bs
+        loss = column_errors(model(xb), xb, layout).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step in marks[:-1]:
+            snaps.append(_copy(model))
+        if xv is not None and (step % eval_every == 0 or step == total):
+            model.eval()
+            with torch.no_grad():
+                v = float(column_errors(model(xv), xv, layout).mean())
+            model.train()
+            if best_state is None or v < best - 1e-4 * abs(best):
+                best, best_state, best_step, bad = v, _copy(model), step, 0
+            else:
+                bad += 1
+                stopped = bad >= settings.patience
+    snaps.append(best_state if best_state is not None else _copy(model))
     summary = {
-        "epochs_run": epoch,
-        "best_epoch": best_epoch if best_state is not None else epoch,
+        "steps": step,
+        "planned_steps": total,
+        "epochs_run": round(step / steps_per_epoch, 2),
+        "best_step": best_step if best_state is not None else step,
+        "early_stopped": bool(stopped),
         "val_loss": None if best_state is None else best,
+        "snapshots": len(snaps),
         "rows": int(n),
         "train_rows": int(n_tr),
         "val_rows": int(n_val),
         "batch_size": int(bs),
         "seconds": round(time.perf_counter() - started, 3),
     }
-    if settings.snapshots:
-        summary["snapshots"] = snaps
-    return model, summary
+    return snaps, summary
+
+
+def stack_snapshots(
+    config: AutoencoderConfig, snaps: list[dict[str, torch.Tensor]]
+) -> tuple[AutoencoderConfig, dict[str, torch.Tensor]]:
+    """One module holding every snapshot's members (snapshot-major), for single-pass scoring."""
+    from dataclasses import replace
+
+    stacked = {k: torch.cat([s[k] for s in snaps], dim=0) for k in snaps[0]}
+    return replace(config, members=config.members * len(snaps)), stacked
 
 
 @torch.no_grad()
-def predict_column_errors(
-    model: nn.Module, x: np.ndarray, layout: SpanLayout, device: torch.device, chunk: int = 8192
+def predict_member_errors(
+    model: nn.Module, x: np.ndarray, layout: SpanLayout, device: torch.device, chunk: int = 4096
 ) -> np.ndarray:
-    """Per-column errors ``(rows, n_columns)`` averaged over ensemble members (eval mode)."""
+    """Per-member, per-column errors ``(members, rows, n_columns)`` in eval mode."""
     model.eval()
-    out = np.empty((x.shape[0], layout.n_columns), dtype=np.float64)
+    members = model.config.members
+    out = np.empty((members, x.shape[0], layout.n_columns), dtype=np.float64)
     for i in range(0, x.shape[0], chunk):
         xb = torch.as_tensor(x[i : i + chunk], dtype=torch.float32, device=device)
-        out[i : i + chunk] = column_errors(model(xb), xb, layout).mean(0).double().cpu().numpy()
+        out[:, i : i + chunk] = column_errors(model(xb), xb, layout).double().cpu().numpy()
     return out

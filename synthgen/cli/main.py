@@ -35,7 +35,9 @@ class _ErrorBoundary(TyperGroup):
 
 def _print_error(message: str) -> None:
     width = 100
-    text = textwrap.fill(f"Error: {message}", width=width, break_on_hyphens=False)
+    text = textwrap.fill(
+        f"Error: {message}", width=width, break_on_hyphens=False, break_long_words=False
+    )
     click.echo(text, err=True)
 
 

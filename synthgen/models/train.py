@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -112,6 +113,7 @@ def fit_model(
     optimizers = model.make_optimizers()
     loop = {k: v for k, v in asdict(cfg).items() if k != "epochs"}  # a resumed run may extend
     key = {"data": data_fingerprint(matrix), "train": loop, **(run_key or {})}
+    key = json.loads(json.dumps(key))  # compare as stored (tuples become lists)
 
     start_epoch, best_loss, best_state, bad_evals = 0, math.inf, None, 0
     history: list[dict[str, float]] = []

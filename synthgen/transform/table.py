@@ -108,7 +108,7 @@ class TableTransformer:
     def _modelled(self) -> list[ColumnSpec]:
         if not isinstance(self.schema, TableSchema):
             raise TypeError("TableTransformer needs a table schema")
-        return [c for c in self.schema.columns if c.type != "id"]
+        return [c for c in self.schema.columns if c.type != "id" and not c.pii]
 
     def _check_frame(self, df: pd.DataFrame, specs: list[ColumnSpec]) -> None:
         if not isinstance(df, pd.DataFrame):
