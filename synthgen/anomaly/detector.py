@@ -29,7 +29,7 @@ from synthgen.anomaly.features import TableEncoding
 from synthgen.anomaly.training import (
     TrainSettings,
     cpu_threads,
-    predict_member_errors,
+    predict_group_errors,
     stack_snapshots,
     train_autoencoder,
 )
@@ -94,12 +94,13 @@ class AnomalyDetector:
         bottleneck: int | None = None,
         members: int = 4,
         batch_size: int = 256,
-        lr: float = 3e-3,
+        lr: float = 1e-3,
         weight_decay: float = 1e-4,
         patience: int = 4,
         contamination: float = 0.01,
         top_k: int = 3,
-        clip: float = 20.0,
+        scaling: str = "robust",
+        clip: float = 1000.0,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -113,10 +114,10 @@ class AnomalyDetector:
         self.patience = patience
         self.contamination = contamination
         self.top_k = top_k
+        self.scaling = scaling
         self.clip = clip
         self.seed = seed
         self.device = device
-        self._scaling = "standard"
 
     # ------------------------------------------------------------------ helpers
     def _params(self) -> dict[str, Any]:
@@ -131,6 +132,7 @@ class AnomalyDetector:
             "patience": self.patience,
             "contamination": self.contamination,
             "top_k": self.top_k,
+            "scaling": self.scaling,
             "clip": self.clip,
             "seed": self.seed,
         }
@@ -161,6 +163,8 @@ class AnomalyDetector:
                 "supported yet)."
             )
         check_contamination(self.contamination)
+        if self.scaling not in ("robust", "standard"):
+            raise UsageError(f"scaling must be 'robust' or 'standard', not {self.scaling!r}.")
         if int(self.epochs) < 1:
             raise UsageError(f"epochs must be at least 1, not {self.epochs}.")
         self.schema_ = schema
@@ -173,7 +177,9 @@ class AnomalyDetector:
             raise DataError("The schema has no columns to model (only id columns).")
         device = resolve_device(self.device)
         started = time.perf_counter()
-        self.encoding_ = TableEncoding(schema, clip=self.clip, scaling=self._scaling).fit(frame, seed=self.seed)
+        self.encoding_ = TableEncoding(schema, clip=self.clip, scaling=self.scaling).fit(
+            frame, seed=self.seed
+        )
         x = self.encoding_.transform(frame)
         layout = self.encoding_.layout_
         sizes = default_sizes(layout.n_features, layout.n_columns)
@@ -215,9 +221,9 @@ class AnomalyDetector:
     # ------------------------------------------------------------------ scoring
     def _group_errors(self, x: np.ndarray) -> np.ndarray:
         """Per-column errors ``(groups, rows, columns)``, averaged over each group's members."""
-        err = predict_member_errors(self.model_, x, self.encoding_.layout_, self._device)
-        g = self.config_.groups
-        return err.reshape(g, err.shape[0] // g, *err.shape[1:]).mean(axis=1)
+        return predict_group_errors(
+            self.model_, x, self.encoding_.layout_, self._device, groups=self.config_.groups
+        )
 
     def _scores_from_errors(self, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         contrib = (errors / self.column_scale_[:, None, :]).mean(axis=0)
@@ -276,9 +282,7 @@ class AnomalyDetector:
         return out
 
     # ------------------------------------------------------------------ persistence
-    def save(
-        self, path: str | Path, *, overwrite: bool = False, inputs: tuple = ()
-    ) -> Path:
+    def save(self, path: str | Path, *, overwrite: bool = False, inputs: tuple = ()) -> Path:
         """Write the detector to a ``.synth`` model file (atomically)."""
         from synthgen.modelfile import save_model
 
@@ -338,7 +342,8 @@ class AnomalyDetector:
                     "centre": tensors["scaler.centre"].numpy(),
                     "scale": tensors["scaler.scale"].numpy(),
                 },
-                clip=float(params.get("clip", 20.0)),
+                clip=float(params.get("clip", 1000.0)),
+                scaling=str(params.get("scaling", "robust")),
             )
             det.config_ = config
             dev = resolve_device(device)
@@ -359,10 +364,9 @@ class AnomalyDetector:
             raise ModelFileError(
                 f"Model file {path} is not a valid table anomaly detector ({err})."
             ) from None
-        if (
-            det.encoding_.layout_.n_features != config.n_features
-            or det.column_scale_.shape[1] != len(det.encoding_.columns_)
-        ):
+        if det.encoding_.layout_.n_features != config.n_features or det.column_scale_.shape[
+            1
+        ] != len(det.encoding_.columns_):
             raise ModelFileError(f"Model file {path}: the detector does not match its schema.")
         return det
 

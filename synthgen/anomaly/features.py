@@ -4,9 +4,11 @@ Categorical and boolean columns, and the missing indicators of nullable numeric 
 encoded by :class:`~synthgen.transform.TableTransformer` exactly as the generators see them (an
 unseen category encodes as an all-zero block). The value of a numeric column is the one thing the
 detector encodes differently: the transformer's quantile and mode encodings clip values to the
-fitted range, which would hide precisely the out-of-range values a screening job looks for, so the
-detector standardises them itself (centre and scale from the fitting data, extrapolating
-linearly beyond its range, with a generous clip so one absurd value cannot swamp training).
+fitted range, which would hide precisely the out-of-range values a screening job looks for (and
+measured worse on ADBench: mean ROC-AUC 0.67 with quantile values against 0.86 standardised), so
+the detector scales them itself: ``(x - median) / (IQR / 1.349)`` by default ("robust"; mean and
+standard deviation when the IQR is 0, or with ``scaling="standard"``), extrapolating linearly
+beyond the fitting range, clipped at +-``clip`` so one absurd value cannot overflow training.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ def numeric_values(values: pd.Series, spec_type: str, name: str, fmt: str | None
 class TableEncoding:
     """Typed frame -> float32 matrix + the :class:`SpanLayout` the error measure reads."""
 
-    def __init__(self, schema: TableSchema, *, clip: float = 20.0, scaling: str = "standard") -> None:
+    def __init__(
+        self, schema: TableSchema, *, clip: float = 1000.0, scaling: str = "robust"
+    ) -> None:
         self.schema = schema
         self.clip = float(clip)
         self.scaling = scaling
@@ -117,7 +121,7 @@ class TableEncoding:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Encode a typed frame (validated against the schema) to float32 ``(n, n_features)``."""
         out = self.transformer_.transform(frame)
-        for j, (name, idx) in enumerate(zip(self.numeric_columns_, self.value_index_)):
+        for j, (name, idx) in enumerate(zip(self.numeric_columns_, self.value_index_, strict=True)):
             z = (self._values(frame, name) - self.centre_[j]) / self.scale_[j]
             z = np.clip(np.nan_to_num(z, nan=0.0), -self.clip, self.clip)
             out[:, idx] = z.astype(np.float32)
@@ -138,8 +142,9 @@ class TableEncoding:
         scaler: dict[str, np.ndarray],
         *,
         clip: float,
+        scaling: str = "robust",
     ) -> TableEncoding:
-        self = cls(schema, clip=clip)
+        self = cls(schema, clip=clip, scaling=scaling)
         self.transformer_ = TableTransformer.from_state(schema, state, arrays)
         self._layout()
         self.centre_ = np.asarray(scaler["centre"], dtype=np.float64)

@@ -29,7 +29,9 @@ def histogram_png(summary: ScoreSummary) -> bytes:
         c = counts[lo:hi]
         ax.stairs(c, e, fill=True, color="#4c78a8", alpha=0.85, label="this batch")
     ax.set_xscale("log")
-    ax.axvline(summary.threshold, color="#d62728", lw=1.8, label=f"threshold {summary.threshold:.3g}")
+    ax.axvline(
+        summary.threshold, color="#d62728", lw=1.8, label=f"threshold {summary.threshold:.3g}"
+    )
     p99 = summary.fit_quantiles.get("p99")
     if p99:
         ax.axvline(p99, color="#555", lw=1, ls="--", label=f"fitting data p99 {p99:.3g}")

@@ -45,9 +45,7 @@ class ScoreSummary:
         self.counts = np.zeros(len(self.edges) - 1, dtype=np.int64)
 
     @classmethod
-    def for_detector(
-        cls, detector: AnomalyDetector, threshold: float, rule: str
-    ) -> ScoreSummary:
+    def for_detector(cls, detector: AnomalyDetector, threshold: float, rule: str) -> ScoreSummary:
         cal = detector.calibration_
         qs = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
         values = cal.quantiles(np.array(list(qs.values())))
@@ -57,7 +55,7 @@ class ScoreSummary:
             threshold=float(threshold),
             threshold_rule=rule,
             fit_share_above=cal.share_above(threshold),
-            fit_quantiles={k: float(v) for k, v in zip(qs, values)},
+            fit_quantiles={k: float(v) for k, v in zip(qs, values, strict=True)},
             edges=np.geomspace(lo, hi, _BINS + 1),
         )
 

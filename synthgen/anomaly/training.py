@@ -20,9 +20,10 @@ from torch import nn
 
 from synthgen.anomaly.autoencoder import AutoencoderConfig, build_autoencoder
 
-# Error charged for a one-hot block that is all zeros (a category unseen at fit time): the
-# cross-entropy of a category the model gives probability ~1e-4.
-UNSEEN_CATEGORY_ERROR = -math.log(1e-4)
+# Error charged for a one-hot block that is all zeros (a category unseen at fit time, which has
+# no slot and so probability ~0 under the model): the cross-entropy of a probability of 1e-30.
+# Large on purpose: one unseen category should flag a row on its own.
+UNSEEN_CATEGORY_ERROR = -math.log(1e-30)
 
 
 @dataclass
@@ -34,25 +35,6 @@ class SpanLayout:
     numeric_col: list[int]  # source column index of each numeric span
     onehot: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, column)
     n_columns: int = 0
-
-    def to_dict(self) -> dict:
-        return {
-            "n_features": self.n_features,
-            "numeric_idx": list(self.numeric_idx),
-            "numeric_col": list(self.numeric_col),
-            "onehot": [list(t) for t in self.onehot],
-            "n_columns": self.n_columns,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SpanLayout:
-        return cls(
-            n_features=int(d["n_features"]),
-            numeric_idx=[int(i) for i in d["numeric_idx"]],
-            numeric_col=[int(i) for i in d["numeric_col"]],
-            onehot=[(int(a), int(b), int(c)) for a, b, c in d["onehot"]],
-            n_columns=int(d["n_columns"]),
-        )
 
 
 def column_errors(recon: torch.Tensor, x: torch.Tensor, layout: SpanLayout) -> torch.Tensor:
@@ -124,8 +106,9 @@ def train_autoencoder(
     Returns the weight snapshots (state dicts of ``build_autoencoder(config)``) and a summary.
     """
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = build_autoencoder(config).to(device)
+    with torch.random.fork_rng(devices=[]):  # seeded init, the caller's global RNG untouched
+        torch.manual_seed(seed)
+        model = build_autoencoder(config).to(device)
     n = x.shape[0]
     perm = torch.randperm(n, generator=gen).numpy()
     n_val = min(int(round(n * settings.val_fraction)), 5000) if n >= 50 else 0
@@ -199,14 +182,22 @@ def stack_snapshots(
 
 
 @torch.no_grad()
-def predict_member_errors(
-    model: nn.Module, x: np.ndarray, layout: SpanLayout, device: torch.device, chunk: int = 4096
+def predict_group_errors(
+    model: nn.Module,
+    x: np.ndarray,
+    layout: SpanLayout,
+    device: torch.device,
+    groups: int = 1,
+    chunk: int = 4096,
 ) -> np.ndarray:
-    """Per-member, per-column errors ``(members, rows, n_columns)`` in eval mode."""
+    """Per-column errors ``(groups, rows, n_columns)`` in eval mode, averaged over the members
+    of each group (members are stored group-major)."""
     model.eval()
     members = model.config.members
-    out = np.empty((members, x.shape[0], layout.n_columns), dtype=np.float64)
+    out = np.empty((groups, x.shape[0], layout.n_columns), dtype=np.float64)
     for i in range(0, x.shape[0], chunk):
         xb = torch.as_tensor(x[i : i + chunk], dtype=torch.float32, device=device)
-        out[:, i : i + chunk] = column_errors(model(xb), xb, layout).double().cpu().numpy()
+        err = column_errors(model(xb), xb, layout).double()
+        err = err.reshape(groups, members // groups, *err.shape[1:]).mean(dim=1)
+        out[:, i : i + chunk] = err.cpu().numpy()
     return out

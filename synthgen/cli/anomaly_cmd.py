@@ -21,13 +21,22 @@ def _default_output(data: Path, suffix: str) -> Path:
 
 @anomalies.command("fit")
 def fit_cmd(
-    data: Path = typer.Argument(..., help="Trusted data to learn normal rows from (CSV, Parquet, JSONL)."),
+    data: Path = typer.Argument(
+        ..., help="Trusted data to learn normal rows from (CSV, Parquet, JSONL)."
+    ),
     schema: Path = typer.Option(..., "--schema", help="Schema file (YAML or JSON)."),
     output: Path = typer.Option(
-        None, "-o", "--output", help="Detector file to write (default: DATA's name + .detector.synth)."
+        None,
+        "-o",
+        "--output",
+        help="Detector file to write (default: DATA's name + .detector.synth).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Training seed: the same seed gives the same scores."),
-    epochs: int = typer.Option(100, "--epochs", min=1, help="Most training epochs (early stopping usually ends sooner)."),
+    seed: int = typer.Option(
+        0, "--seed", help="Training seed: the same seed gives the same scores."
+    ),
+    epochs: int = typer.Option(
+        20, "--epochs", min=1, help="Most training epochs (early stopping usually ends sooner)."
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
 ) -> None:
@@ -65,21 +74,30 @@ def score_cmd(
     data: Path = typer.Argument(..., help="Rows to screen (CSV, Parquet, JSONL)."),
     model: Path = typer.Option(..., "--model", help="Detector file written by 'anomalies fit'."),
     contamination: float = typer.Option(
-        None, "--contamination", help="Flag this share of the fitting data's score distribution (e.g. 0.01)."
+        None,
+        "--contamination",
+        help="Flag this share of the fitting data's score distribution (e.g. 0.01).",
     ),
-    threshold: float = typer.Option(None, "--threshold", help="Flag rows whose score exceeds this value."),
+    threshold: float = typer.Option(
+        None, "--threshold", help="Flag rows whose score exceeds this value."
+    ),
     output: Path = typer.Option(
-        None, "-o", "--output", help="Scored rows to write (default: DATA's name + .scored + its suffix)."
+        None,
+        "-o",
+        "--output",
+        help="Scored rows to write (default: DATA's name + .scored + its suffix).",
     ),
     report: Path = typer.Option(None, "--report", help="Write a self-contained HTML summary here."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    chunk_rows: int = typer.Option(50_000, "--chunk-rows", min=1, help="Rows read and scored at a time."),
+    chunk_rows: int = typer.Option(
+        50_000, "--chunk-rows", min=1, help="Rows read and scored at a time."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
 ) -> None:
     """Score rows: the input plus anomaly_score, is_anomaly and top_columns.
 
-    Example: synthgen anomalies score batch.csv --model detector.synth --contamination 0.01
-    -o scored.csv --report screening.html
+    Example: synthgen anomalies score batch.csv --model det.synth --contamination 0.01 -o out.csv
+    --report screening.html
     """
     from synthgen.anomaly import AnomalyDetector
     from synthgen.anomaly.detector import resolve_device

@@ -52,9 +52,19 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from synthgen.cli import anomaly_cmd, evaluate_cmd, model_cmd, schema_cmd
+    from synthgen.cli import (
+        anomaly_cmd,
+        augment_cmd,
+        evaluate_cmd,
+        model_cmd,
+        pipeline_cmd,
+        schema_cmd,
+        serve_cmd,
+    )
 
-    for module in (schema_cmd, model_cmd, evaluate_cmd, anomaly_cmd):
+    for module in (
+        schema_cmd, model_cmd, evaluate_cmd, anomaly_cmd, serve_cmd, augment_cmd, pipeline_cmd
+    ):
         module.register(app)
 
 
@@ -64,3 +74,7 @@ _register()
 def main() -> None:
     """Console-script entry point."""
     sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

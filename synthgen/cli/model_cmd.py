@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -15,11 +14,11 @@ def fit(
     data: Path = typer.Argument(..., help="Training table (CSV, Parquet or JSONL)."),
     schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (YAML or JSON)."),
     model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
-    output: Optional[Path] = typer.Option(
+    output: Path | None = typer.Option(
         None, "--output", "-o", help="Model file to write [default: DATA-stem.MODEL.synth]."
     ),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Mini-batch size."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Mini-batch size."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, data, device: same file)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT.ckpt if present."),
@@ -34,8 +33,17 @@ def fit(
 
     out = output or Path(f"{data.stem}.{model}.synth")
     summary = fit_to_file(
-        data, schema, out, model=model, epochs=epochs, batch_size=batch_size, device=device,
-        seed=seed, resume=resume, overwrite=overwrite, progress=not quiet,
+        data,
+        schema,
+        out,
+        model=model,
+        epochs=epochs,
+        batch_size=batch_size,
+        device=device,
+        seed=seed,
+        resume=resume,
+        overwrite=overwrite,
+        progress=not quiet,
     )
     console.print(
         f"[green]wrote[/] {out}  ({summary['epochs_run']} epochs"
@@ -47,15 +55,15 @@ def fit(
 def generate(
     model: Path = typer.Argument(..., help="Model file written by synthgen fit."),
     rows: int = typer.Option(..., "--rows", "-n", help="Exactly this many rows are written."),
-    output: Optional[Path] = typer.Option(
+    output: Path | None = typer.Option(
         None, "--output", "-o", help="Output file [default: MODEL-stem.synthetic.FORMAT]."
     ),
-    condition: Optional[list[str]] = typer.Option(
+    condition: list[str] | None = typer.Option(
         None, "--condition", "-c", help="COLUMN=VALUE every row must satisfy (repeatable)."
     ),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [default: fit seed]."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed [default: fit seed]."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    fmt: Optional[str] = typer.Option(
+    fmt: str | None = typer.Option(
         None, "--format", "-f", help="parquet, csv or jsonl [default: from the suffix]."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
@@ -68,11 +76,20 @@ def generate(
     from synthgen.generate import generate_to_file, parse_conditions
 
     if fmt is not None and fmt not in ("parquet", "csv", "jsonl"):
-        raise typer.BadParameter(f"'{fmt}' is not one of parquet, csv, jsonl.", param_hint="--format")
+        raise typer.BadParameter(
+            f"'{fmt}' is not one of parquet, csv, jsonl.", param_hint="--format"
+        )
     out = output or Path(f"{model.stem}.synthetic.{fmt or 'parquet'}")
     result = generate_to_file(
-        model, rows, out, fmt=fmt, conditions=parse_conditions(condition), seed=seed,
-        device=device, overwrite=overwrite, progress=not quiet,
+        model,
+        rows,
+        out,
+        fmt=fmt,
+        conditions=parse_conditions(condition),
+        seed=seed,
+        device=device,
+        overwrite=overwrite,
+        progress=not quiet,
     )
     console.print(f"[green]wrote[/] {result['rows']} rows to {out} ({result['format']})")
 

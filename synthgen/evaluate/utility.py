@@ -23,12 +23,20 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import f1_score, mean_absolute_error, r2_score, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from synthgen.evaluate.encode import OneHotEncoding, OrdinalEncoding
 from synthgen.evaluate.frames import CONTINUOUS_KINDS, Kind
 
 DETECTION_ROWS = 10_000
 DETECTION_FOLDS = 3
+SMALL_FIT_ROWS = 20_000
+
+
+def _threads(rows: int) -> threadpool_limits:
+    """One OpenMP/BLAS thread for small fits: thread start-up and spin-waits cost more there
+    than they save (and much more on a busy machine)."""
+    return threadpool_limits(limits=1 if rows < SMALL_FIT_ROWS else None)
 
 
 def _hgb(task: str, seed: int):
@@ -119,7 +127,7 @@ def tstr(
                 model.set_params(categorical_features=ordinal.categorical_mask)
             else:
                 model = _linear(task)
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _threads(len(x)):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(x, y)
             scores[mode] = (
@@ -168,7 +176,8 @@ def detection(
         model = HistGradientBoostingClassifier(
             max_iter=100, random_state=seed, categorical_features=enc.categorical_mask
         )
-        model.fit(x[fit_idx], y[fit_idx])
+        with _threads(len(fit_idx)):
+            model.fit(x[fit_idx], y[fit_idx])
         aucs.append(roc_auc_score(y[test_idx], model.predict_proba(x[test_idx])[:, 1]))
     if not aucs:
         return {"auc": None, "score": None, "rows": n, "folds": DETECTION_FOLDS}

@@ -98,8 +98,9 @@ def apply_activations(
 
 
 def sample_one_hot(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Draw one category per row from softmax(logits), returned as a one-hot matrix (Gumbel-max)."""
-    u = torch.rand(logits.shape, generator=generator, dtype=torch.float32).to(logits.device)
-    gumbel = -torch.log((-torch.log(u.clamp_min(1e-10))).clamp_min(1e-10))
-    choice = torch.argmax(logits.float() + gumbel, dim=1)
+    """Draw one category per row from softmax(logits), as a one-hot matrix (inverse CDF)."""
+    probs = torch.softmax(logits.float(), dim=1)
+    u = torch.rand((logits.shape[0], 1), generator=generator).to(logits.device)
+    cdf = probs.cumsum(1)
+    choice = (cdf < u * cdf[:, -1:]).sum(1).clamp_max(logits.shape[1] - 1)
     return F.one_hot(choice, logits.shape[1]).to(logits.dtype)

@@ -238,11 +238,18 @@ class TabularVAE(TabularModel):
             return z
         k = int(self.prior_active.sum())
         eps = torch.randn(n, k, generator=generator).to(self.device)
-        comp = torch.multinomial(self.prior_weights.cpu(), n, replacement=True, generator=generator)
-        comp = comp.to(self.device)
-        z[:, self.prior_active] = self.prior_means[comp] + torch.einsum(
-            "nij,nj->ni", self.prior_chol[comp], eps
-        )
+        counts = torch.bincount(
+            torch.multinomial(self.prior_weights.cpu(), n, replacement=True, generator=generator),
+            minlength=len(self.prior_weights),
+        ).tolist()
+        parts, start = [], 0
+        for j, size in enumerate(counts):  # contiguous rows per mixture component
+            if size:
+                seg = eps[start : start + size]
+                parts.append(torch.addmm(self.prior_means[j], seg, self.prior_chol[j].T))
+                start += size
+        perm = torch.randperm(n, generator=generator).to(self.device)
+        z[:, self.prior_active] = torch.cat(parts)[perm]
         return z
 
     # --- generation ------------------------------------------------------------------------

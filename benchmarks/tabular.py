@@ -1,0 +1,255 @@
+"""Tabular benchmark on Adult: synthgen vae/cgan vs SDV TVAE/CTGAN, side by side in one run.
+
+For each model: fit seconds, generation rows/s (1M rows to Parquet), SDMetrics QualityReport
+(Column Shapes, Column Pair Trends, overall), TSTR ROC-AUC (HistGradientBoosting trained on
+synthetic, scored on the real holdout) next to TRTR, real-vs-synthetic detection AUC (3-fold),
+exact-copy rate. Optionally the peak RSS of a 10M-row ``synthgen generate`` in a subprocess.
+
+Needs the bench extra (sdv, sdmetrics). Writes benchmarks/results/tabular.md and .json.
+
+    python benchmarks/tabular.py                       # everything (about an hour on 2 cores)
+    python benchmarks/tabular.py --models vae,cgan     # synthgen only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "adult"
+OUT = ROOT / "benchmarks" / "results"
+TARGET, POSITIVE = "income", ">50K"
+
+
+def load(schema_path: Path):
+    from synthgen.api import load_table_schema
+    from synthgen.io import read_table
+
+    schema = load_table_schema(schema_path)
+    train = read_table(DATA / "train.csv", schema)
+    test = read_table(DATA / "test.csv", schema)
+    return schema, train, test
+
+
+def plain(df: pd.DataFrame, schema) -> pd.DataFrame:
+    """One representation for every model and metric: numbers as float, categories as object."""
+    out = pd.DataFrame(index=range(len(df)))
+    for col in schema.columns:
+        s = df[col.name].reset_index(drop=True)
+        if col.type in ("integer", "continuous"):
+            out[col.name] = s.to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            out[col.name] = s.astype(object).where(s.notna(), None)
+    return out
+
+
+def sdv_metadata(schema) -> dict:
+    cols = {}
+    for col in schema.columns:
+        sdtype = "numerical" if col.type in ("integer", "continuous") else "categorical"
+        cols[col.name] = {"sdtype": sdtype}
+    return {"columns": cols}
+
+
+def quality(real: pd.DataFrame, syn: pd.DataFrame, meta: dict) -> dict:
+    from sdmetrics.reports.single_table import QualityReport
+
+    report = QualityReport()
+    report.generate(real, syn, meta, verbose=False)
+    props = report.get_properties().set_index("Property")["Score"]
+    return {
+        "shapes": float(props["Column Shapes"]),
+        "trends": float(props["Column Pair Trends"]),
+        "quality": float(report.get_score()),
+    }
+
+
+def _features(df: pd.DataFrame, schema) -> pd.DataFrame:
+    x = df.drop(columns=[TARGET]).copy()
+    for col in schema.columns:
+        if col.name != TARGET and col.type == "categorical":
+            x[col.name] = pd.Categorical(x[col.name], categories=col.categories)
+    return x
+
+
+def tstr_auc(train: pd.DataFrame, test: pd.DataFrame, schema, seed: int = 0) -> float:
+    y = (train[TARGET] == POSITIVE).astype(int)
+    if y.nunique() < 2:
+        return float("nan")
+    clf = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    clf.fit(_features(train, schema), y)
+    proba = clf.predict_proba(_features(test, schema))[:, 1]
+    return float(roc_auc_score((test[TARGET] == POSITIVE).astype(int), proba))
+
+
+def detection_auc(real: pd.DataFrame, syn: pd.DataFrame, schema, n: int = 10000) -> float:
+    rng = np.random.default_rng(0)
+    n = min(n, len(real), len(syn))
+    r = real.iloc[rng.choice(len(real), n, replace=False)]
+    s = syn.iloc[rng.choice(len(syn), n, replace=False)]
+    both = pd.concat([r, s], ignore_index=True)
+    x = both.copy()
+    for col in schema.columns:
+        if col.type == "categorical":
+            x[col.name] = pd.Categorical(x[col.name], categories=col.categories)
+    y = np.r_[np.zeros(n), np.ones(n)]
+    clf = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    proba = cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
+    return float(roc_auc_score(y, proba))
+
+
+def copy_rate(train: pd.DataFrame, other: pd.DataFrame) -> float:
+    key = lambda d: pd.util.hash_pandas_object(d.astype(str), index=False)  # noqa: E731
+    seen = set(key(train).tolist())
+    return float(np.mean([h in seen for h in key(other).tolist()]))
+
+
+# --- models -----------------------------------------------------------------------------------
+def run_synthgen(kind: str, train, schema, schema_path, gen_rows, tmp: Path, epochs=None):
+    from synthgen.generate import generate_to_file
+    from synthgen.synthesizer import TabularSynthesizer
+
+    t = time.perf_counter()
+    synth = TabularSynthesizer(kind, epochs=epochs, seed=0, progress=False).fit(train, schema)
+    fit_s = time.perf_counter() - t
+    model = synth.save(tmp / f"{kind}.synth", overwrite=True)
+    sample = synth.sample(len(train), seed=1)
+    out = tmp / f"{kind}.parquet"
+    t = time.perf_counter()
+    generate_to_file(model, gen_rows, out, overwrite=True, progress=False, seed=2)
+    gen_s = time.perf_counter() - t
+    extra = {"epochs_run": synth.training_["epochs_run"]}
+    return fit_s, gen_rows / gen_s, sample, extra
+
+
+def run_sdv(kind: str, train_plain, meta, gen_rows, tmp: Path, epochs: int):
+    from sdv.metadata import Metadata
+    from sdv.single_table import CTGANSynthesizer, TVAESynthesizer
+
+    metadata = Metadata.load_from_dict({"tables": {"adult": meta}})
+    cls = {"sdv_tvae": TVAESynthesizer, "sdv_ctgan": CTGANSynthesizer}[kind]
+    synth = cls(metadata, epochs=epochs)
+    t = time.perf_counter()
+    synth.fit(train_plain)
+    fit_s = time.perf_counter() - t
+    sample = synth.sample(len(train_plain))
+    t = time.perf_counter()
+    big = synth.sample(gen_rows)
+    big.to_parquet(tmp / f"{kind}.parquet")
+    gen_s = time.perf_counter() - t
+    return fit_s, gen_rows / gen_s, sample, {"epochs_run": epochs}
+
+
+def peak_rss_generate(model: Path, rows: int, tmp: Path) -> dict:
+    """Peak RSS of `synthgen generate --rows N` in a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "synthgen.cli.main", "generate", str(model), "--rows", str(rows),
+         "-o", str(tmp / "big.parquet"), "--overwrite", "-q"],
+        check=True,
+    )
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"rows": rows, "seconds": seconds, "peak_rss_mb": max(peak, before) / 1024}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="vae,cgan,sdv_tvae,sdv_ctgan")
+    ap.add_argument("--schema", default=str(ROOT / "schemas" / "adult.yaml"))
+    ap.add_argument("--gen-rows", type=int, default=1_000_000)
+    ap.add_argument("--sdv-epochs", type=int, default=300)
+    ap.add_argument("--epochs", type=int, default=None, help="override synthgen epochs")
+    ap.add_argument("--rss-rows", type=int, default=10_000_000, help="0 to skip")
+    ap.add_argument("--tag", default="tabular")
+    args = ap.parse_args()
+
+    schema_path = Path(args.schema)
+    schema, train, test = load(schema_path)
+    meta = sdv_metadata(schema)
+    train_p, test_p = plain(train, schema), plain(test, schema)
+    rows = []
+    trtr = tstr_auc(train_p, test_p, schema)
+    holdout_copies = copy_rate(train_p, test_p)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for kind in args.models.split(","):
+            print(f"== {kind}", flush=True)
+            if kind in ("vae", "cgan"):
+                fit_s, rps, sample, extra = run_synthgen(
+                    kind, train, schema, schema_path, args.gen_rows, tmp, args.epochs
+                )
+                if kind == "vae" and args.rss_rows:
+                    extra["rss"] = peak_rss_generate(tmp / "vae.synth", args.rss_rows, tmp)
+            else:
+                fit_s, rps, sample, extra = run_sdv(
+                    kind, train_p, meta, args.gen_rows, tmp, args.sdv_epochs
+                )
+            syn = plain(sample, schema)
+            row = {
+                "model": kind,
+                "fit_s": fit_s,
+                "rows_per_s": rps,
+                **quality(train_p, syn, meta),
+                "tstr_auc": tstr_auc(syn, test_p, schema),
+                "detection_auc": detection_auc(train_p, syn, schema),
+                "exact_copy_rate": copy_rate(train_p, syn),
+                **extra,
+            }
+            print(json.dumps(row, default=str), flush=True)
+            rows.append(row)
+    OUT.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU",
+        "trtr_auc": trtr,
+        "holdout_exact_copy_rate": holdout_copies,
+        "rows": rows,
+    }
+    (OUT / f"{args.tag}.json").write_text(json.dumps(doc, indent=2, default=str))
+    lines = [
+        f"TRTR ROC-AUC {trtr:.3f}; share of real holdout rows duplicating a train row "
+        f"{holdout_copies:.4f}.",
+        "",
+        "| model | fit s | epochs | gen rows/s (1M, Parquet) | shapes | trends | quality | "
+        "TSTR AUC | detection AUC | exact copies |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['fit_s']:.0f} | {r['epochs_run']} | {r['rows_per_s']:,.0f} | "
+            f"{r['shapes']:.3f} | {r['trends']:.3f} | {r['quality']:.3f} | {r['tstr_auc']:.3f} | "
+            f"{r['detection_auc']:.3f} | {r['exact_copy_rate']:.4f} |"
+        )
+    for r in rows:
+        if "rss" in r:
+            rss = r["rss"]
+            lines.append("")
+            lines.append(
+                f"`synthgen generate --rows {rss['rows']:,}` ({r['model']}, Parquet): "
+                f"{rss['seconds']:.0f} s, peak RSS {rss['peak_rss_mb']:.0f} MB."
+            )
+    (OUT / f"{args.tag}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""``synthgen serve``: the HTTP API over a folder of model files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def serve(
+    models_dir: Path = typer.Argument(..., help="Folder of .synth model and detector files."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on; non-loopback needs --token-env."
+    ),
+    port: int = typer.Option(8000, "--port", help="TCP port (0: any free port)."),
+    token_env: str | None = typer.Option(
+        None, "--token-env", help="Environment variable holding the bearer token clients send."
+    ),
+    max_rows: int = typer.Option(1_000_000, "--max-rows", help="Most rows per request."),
+    max_upload_mb: float = typer.Option(32.0, "--max-upload-mb", help="Largest scoring upload."),
+    max_concurrent: int = typer.Option(
+        4, "--max-concurrent", help="Generations at once (more wait, then get 429)."
+    ),
+    chunk_rows: int = typer.Option(
+        10_000,
+        "--chunk-rows",
+        help="Rows per streamed chunk (a client that leaves stops generation at the next chunk).",
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+) -> None:
+    """Serve model files over HTTP (FastAPI; API docs at /docs).
+
+    Example: SYNTHGEN_TOKEN=... synthgen serve models/ --host 0.0.0.0 --token-env SYNTHGEN_TOKEN
+    """
+    from synthgen.service import Limits
+    from synthgen.service import serve as run_server
+    from synthgen.service.server import token_from_env
+
+    limits = Limits(
+        max_rows=max_rows,
+        max_upload_mb=max_upload_mb,
+        max_concurrent=max_concurrent,
+        chunk_rows=chunk_rows,
+    )
+    run_server(
+        models_dir,
+        host=host,
+        port=port,
+        token=token_from_env(token_env),
+        limits=limits,
+        device=device,
+        log_level=log_level,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add serve to the synthgen app."""
+    app.command("serve")(serve)

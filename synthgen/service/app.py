@@ -1,0 +1,529 @@
+"""The FastAPI application: model listing, streamed generation, anomaly scoring.
+
+Every error is JSON ``{"error": CODE, "detail": ONE PARAGRAPH}``. Bad input never gives a 5xx:
+unknown names 404, bad bodies/conditions/data 422, oversize bodies 413, busy server 429, a
+missing or wrong token 401. A 500 means a broken model file or a bug on the server's side.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import pandas as pd
+import torch
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
+
+from synthgen import __version__
+from synthgen.errors import ModelFileError, SynthgenError
+from synthgen.schema import category_label
+from synthgen.service.encode import MEDIA_TYPES, ChunkEncoder
+from synthgen.service.limits import BodyLimitMiddleware, Limits, SlotLimiter
+from synthgen.service.registry import NAME_PATTERN, ModelRegistry, NotFound, WrongKind
+
+log = logging.getLogger("synthgen.service")
+
+Format = Literal["csv", "jsonl", "parquet"]
+_SUFFIX = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
+_UPLOAD_TYPES = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/json-lines": "jsonl",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+_SCORE_CHUNK_ROWS = 50_000
+_SPOOL_BYTES = 8 * 1024 * 1024
+_READ_BLOCK = 1024 * 1024
+
+ModelName = PathParam(
+    ..., pattern=NAME_PATTERN, description="Model file name in MODELS_DIR, without '.synth'."
+)
+
+
+class GenerateRequest(BaseModel):
+    """What to generate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: int = Field(..., ge=1, description="Exactly this many rows are returned.")
+    conditions: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="COLUMN -> VALUE every row must satisfy (categorical, boolean, integer).",
+    )
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="Random seed [default: the model's fit seed]."
+    )
+    format: Format = Field("csv", description="csv, jsonl or parquet.")
+
+
+class _Error(BaseModel):
+    error: str
+    detail: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": _Error, "description": name.replace("_", " ")}
+    for code, name in _STATUS_CODES.items()
+    if code in (401, 404, 413, 422, 429)
+}
+
+
+class _Stream(StreamingResponse):
+    """A streamed response that always closes its body and frees its slot, even when the
+    client goes away before or during the body."""
+
+    def __init__(self, content: AsyncIterator[bytes], *, on_close: Callable[[], None], **kw):
+        super().__init__(content, **kw)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            try:
+                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+            finally:
+                self._on_close()
+
+
+def _once(fn: Callable[[], None]) -> Callable[[], None]:
+    done = False
+
+    def run() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            fn()
+
+    return run
+
+
+def _condition_text(value: str | int | float | bool) -> str:
+    return value if isinstance(value, str) else category_label(value)
+
+
+def _problem_text(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+    clean = []
+    for e in errors:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "request"
+        clean.append({"field": loc, "problem": str(e.get("msg", "invalid"))})
+    shown = "; ".join(f"{c['field']}: {c['problem']}" for c in clean[:10])
+    more = f"; and {len(clean) - 10} more" if len(clean) > 10 else ""
+    return f"The request is not valid: {shown}{more}.", clean
+
+
+def create_app(
+    models_dir: str | Path,
+    *,
+    token: str | None = None,
+    limits: Limits | None = None,
+    device: str = "auto",
+) -> FastAPI:
+    """The HTTP API over the model files in ``models_dir``.
+
+    ``token``: when set, every endpoint except /health and the API docs needs
+    ``Authorization: Bearer TOKEN`` (checked in constant time).
+    """
+    limits = limits or Limits()
+    registry = ModelRegistry(models_dir, device=device)
+    slots = SlotLimiter(limits.max_concurrent)
+    state = {"active": 0}
+    bearer = HTTPBearer(auto_error=False, description="The token the server was started with.")
+    expected = token.encode("utf-8") if token else None
+
+    async def authorize(
+        creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> None:
+        if expected is None:
+            return
+        given = creds.credentials.encode("utf-8") if creds is not None else b""
+        if not hmac.compare_digest(given, expected):
+            raise HTTPException(
+                401,
+                "A valid bearer token is required: send 'Authorization: Bearer TOKEN' with the "
+                "token the server was started with.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    guarded = [Depends(authorize)] if expected is not None else []
+    app = FastAPI(
+        title="synthgen",
+        version=__version__,
+        description=(
+            "Synthetic rows from fitted synthgen models, and anomaly scores from fitted "
+            "detectors. Model names are the .synth files in the server's MODELS_DIR."
+        ),
+    )
+    app.state.registry = registry
+    app.state.limits = limits
+    app.state.slots = slots
+    app.add_middleware(
+        BodyLimitMiddleware,
+        upload_bytes=limits.max_upload_bytes,
+        json_bytes=limits.max_json_kb * 1024,
+    )
+
+    # --- errors -------------------------------------------------------------------------------
+    def _json(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
+        headers = extra.pop("headers", None)
+        return JSONResponse({"error": error, "detail": detail, **extra}, status, headers=headers)
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return _json(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, problems = _problem_text(list(exc.errors()))
+        return _json(422, "invalid_request", detail, problems=problems)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return _json(404, "not_found", exc.message)
+
+    @app.exception_handler(WrongKind)
+    async def _wrong_kind(request: Request, exc: WrongKind) -> JSONResponse:
+        return _json(422, "wrong_model_kind", exc.message)
+
+    @app.exception_handler(ModelFileError)
+    async def _model_file(request: Request, exc: ModelFileError) -> JSONResponse:
+        log.error("model file problem: %s", exc.message)
+        return _json(500, "model_file_error", exc.message)
+
+    @app.exception_handler(SynthgenError)
+    async def _synthgen(request: Request, exc: SynthgenError) -> JSONResponse:
+        return _json(422, type(exc).__name__.replace("Error", "").lower() + "_error", exc.message)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _json(500, "internal_error", "The server failed unexpectedly; see its log.")
+
+    # --- slots ----------------------------------------------------------------------------------
+    async def take_slot() -> Callable[[], None]:
+        if not await slots.acquire(limits.queue_seconds):
+            raise HTTPException(
+                429,
+                f"The server is running its maximum of {limits.max_concurrent} generation(s) "
+                f"and none finished within {limits.queue_seconds:g} s; retry later "
+                "(--max-concurrent raises the limit).",
+                headers={"Retry-After": "1"},
+            )
+        state["active"] += 1
+
+        def release() -> None:
+            state["active"] -= 1
+            slots.release()
+
+        return _once(release)
+
+    # --- routes --------------------------------------------------------------------------------
+    @app.get("/health", tags=["service"])
+    async def health() -> dict[str, Any]:
+        """Liveness: always 200 while the server runs (no token needed)."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "models_loaded": registry.loaded_count,
+            "active_generations": state["active"],
+        }
+
+    @app.get("/models", tags=["models"], dependencies=guarded, responses=_ERRORS)
+    async def list_models() -> dict[str, Any]:
+        """Every model file in MODELS_DIR: name, kind, schema summary, training summary."""
+        infos = await run_in_threadpool(registry.infos)
+        return {"models": [i if isinstance(i, dict) else i.brief() for i in infos]}
+
+    @app.get("/models/{name}", tags=["models"], dependencies=guarded, responses=_ERRORS)
+    async def show_model(name: str = ModelName) -> dict[str, Any]:
+        """One model: its full schema (with the columns it conditions on), training summary,
+        file format version, size and weights hash."""
+        info = await run_in_threadpool(registry.info, name)
+        return info.detail()
+
+    @app.post(
+        "/models/{name}/generate",
+        tags=["generation"],
+        dependencies=guarded,
+        response_class=StreamingResponse,
+        responses={
+            **_ERRORS,
+            200: {
+                "description": "Exactly `rows` rows, streamed in chunks (header "
+                "X-Synthgen-Rows). A stream cut short means generation failed midway.",
+                "content": {t: {} for t in MEDIA_TYPES.values()},
+            },
+        },
+    )
+    async def generate(
+        request: Request, body: GenerateRequest, name: str = ModelName
+    ) -> StreamingResponse:
+        """Generate rows from a table model, streamed as CSV, JSONL or Parquet.
+
+        Parquet streams as one row group per chunk and the footer at the end. The same seed
+        gives the same bytes as `synthgen generate` (for up to `chunk_rows` rows, and beyond
+        when the CLI uses the same chunk size)."""
+        synth, _ = await run_in_threadpool(registry.get, name, "generator")
+        if body.rows > limits.max_rows:
+            raise HTTPException(
+                422,
+                f"rows={body.rows} is more than this server's limit of {limits.max_rows} rows "
+                "per request (--max-rows); ask in several requests with different seeds.",
+            )
+        conditions = {k: _condition_text(v) for k, v in body.conditions.items()}
+        seed = synth.seed if body.seed is None else body.seed
+        release = await take_slot()
+        try:
+            chunks, encoder, first = await run_in_threadpool(
+                _start_generation,
+                synth,
+                conditions,
+                seed,
+                body.rows,
+                limits.chunk_rows,
+                body.format,
+            )
+        except BaseException:
+            release()
+            raise
+        stream = _generation_body(request, chunks, encoder, first, name)
+        return _Stream(
+            stream,
+            on_close=release,
+            media_type=MEDIA_TYPES[body.format],
+            headers={
+                "X-Synthgen-Rows": str(body.rows),
+                "X-Synthgen-Seed": str(seed),
+                "Content-Disposition": (
+                    f'attachment; filename="{name}.synthetic.{_SUFFIX[body.format]}"'
+                ),
+            },
+        )
+
+    @app.post(
+        "/detectors/{name}/score",
+        tags=["anomalies"],
+        dependencies=guarded,
+        response_class=StreamingResponse,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "The rows to score: CSV, JSONL or Parquet (by Content-Type).",
+                "content": {
+                    t: {"schema": {"type": "string", "format": "binary"}}
+                    for t in ("text/csv", "application/x-ndjson", "application/vnd.apache.parquet")
+                },
+            }
+        },
+        responses={
+            **_ERRORS,
+            415: {"model": _Error, "description": "unsupported media type"},
+            200: {
+                "description": "The input rows plus anomaly_score, is_anomaly, top_columns.",
+                "content": {t: {} for t in MEDIA_TYPES.values()},
+            },
+        },
+    )
+    async def score(
+        request: Request,
+        name: str = ModelName,
+        contamination: float | None = Query(
+            None, gt=0, lt=1, description="Flag this share of the fitting data's scores."
+        ),
+        threshold: float | None = Query(None, ge=0, description="Flag scores above this."),
+        format: Format | None = Query(None, description="Output format [default: the input's]."),
+    ) -> StreamingResponse:
+        """Score uploaded rows with an anomaly detector; returns the scored rows."""
+        detector, lock = await run_in_threadpool(registry.get, name, "detector")
+        fmt_in = _upload_format(request.headers.get("content-type", ""))
+        data = await request.body()
+        if not data:
+            raise HTTPException(422, "The request body is empty; send the rows to score.")
+        if fmt_in is None:
+            fmt_in = "parquet" if data[:4] == b"PAR1" else None
+        if fmt_in is None:
+            raise HTTPException(
+                415,
+                "Send the rows as CSV (Content-Type: text/csv), JSONL (application/x-ndjson) "
+                "or Parquet (application/vnd.apache.parquet).",
+            )
+        fmt_out = format or fmt_in
+        release = await take_slot()
+        try:
+            out, rows, flagged, cut = await run_in_threadpool(
+                _score_upload, detector, lock, data, fmt_in, fmt_out, contamination, threshold
+            )
+        finally:
+            release()
+        return _Stream(
+            _file_body(out),
+            on_close=out.close,
+            media_type=MEDIA_TYPES[fmt_out],
+            headers={
+                "X-Synthgen-Rows": str(rows),
+                "X-Synthgen-Flagged": str(flagged),
+                "X-Synthgen-Threshold": repr(cut),
+            },
+        )
+
+    return app
+
+
+# --- generation ------------------------------------------------------------------------------
+def _start_generation(
+    synth, conditions: dict[str, str], seed: int, rows: int, chunk_rows: int, fmt: str
+) -> tuple[Iterator[pd.DataFrame], ChunkEncoder, bytes]:
+    """Check the conditions (UsageError -> 422), draw and encode the first chunk (so a
+    GenerationError on the first chunk is a 422 too, before any byte is sent)."""
+    from synthgen.generate import Sampler
+
+    try:
+        with torch.no_grad():
+            sampler = Sampler(synth, conditions, seed=seed)  # each request: its own generators
+            chunks = sampler.chunks(rows, chunk_rows)
+            encoder = ChunkEncoder(fmt, synth.schema_)
+            try:
+                first = encoder.encode(next(chunks))
+            except BaseException:
+                chunks.close()
+                raise
+    except SynthgenError as err:  # the Sampler words its messages for the CLI's flags
+        err.message = err.message.replace("--condition ", "condition ").replace("--rows", "rows")
+        raise
+    return chunks, encoder, first
+
+
+def _step(chunks: Iterator[pd.DataFrame], encoder: ChunkEncoder) -> tuple[bytes, bool]:
+    with torch.no_grad():
+        chunk = next(chunks, None)
+    if chunk is None:
+        return encoder.finish(), True
+    return encoder.encode(chunk), False
+
+
+async def _generation_body(
+    request: Request,
+    chunks: Iterator[pd.DataFrame],
+    encoder: ChunkEncoder,
+    first: bytes,
+    name: str,
+) -> AsyncIterator[bytes]:
+    finished = False
+    try:
+        yield first
+        while True:
+            if await request.is_disconnected():
+                log.info("client left; generation from '%s' stopped", name)
+                return
+            data, finished = await anyio.to_thread.run_sync(_step, chunks, encoder)
+            if data:
+                yield data
+            if finished:
+                return
+    except SynthgenError as err:  # mid-stream: the status is sent; cut the stream short
+        log.warning("generation from '%s' failed midway: %s", name, err.message)
+        raise
+    finally:
+        if not finished:
+            chunks.close()
+
+
+# --- scoring -----------------------------------------------------------------------------------
+def _upload_format(content_type: str) -> str | None:
+    return _UPLOAD_TYPES.get(content_type.split(";")[0].strip().lower())
+
+
+def _score_upload(
+    detector,
+    lock,
+    data: bytes,
+    fmt_in: str,
+    fmt_out: str,
+    contamination: float | None,
+    threshold: float | None,
+):
+    """Score the whole upload into a spooled file first (all or nothing: a bad row anywhere
+    is a 422, never a cut stream). Returns (file, rows, flagged, threshold)."""
+    from synthgen.anomaly.detector import FLAG
+    from synthgen.anomaly.stream import score_chunks
+    from synthgen.io import iter_raw, validate_frame
+
+    cut = detector.threshold(contamination=contamination, threshold=threshold)
+    schema = detector.schema_
+    out = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+    rows = flagged = 0
+    with tempfile.TemporaryDirectory(prefix="synthgen-score-") as tmp:
+        path = Path(tmp) / f"upload.{fmt_in}"
+        path.write_bytes(data)
+        del data
+
+        def typed_chunks() -> Iterator[pd.DataFrame]:
+            for offset, raw in iter_raw(path, chunksize=_SCORE_CHUNK_ROWS):
+                typed = validate_frame(
+                    raw,
+                    schema,
+                    source="The uploaded data",
+                    strict_values=False,
+                    allow_extra=True,
+                    row_offset=offset,
+                )
+                extra = [c for c in raw.columns if c not in set(schema.column_names)]
+                if extra:
+                    typed = pd.concat([typed, raw[extra].reset_index(drop=True)], axis=1)
+                typed.index = pd.RangeIndex(offset, offset + len(typed))
+                yield typed
+
+        encoder = ChunkEncoder(fmt_out, schema)
+        try:
+            with lock, torch.no_grad():
+                for scored in score_chunks(detector, typed_chunks(), cut):
+                    rows += len(scored)
+                    flagged += int(scored[FLAG].sum())
+                    out.write(encoder.encode(scored))
+            out.write(encoder.finish())
+        except SynthgenError as err:
+            out.close()
+            msg = err.message.replace(f"Data file {path}", "The uploaded data")
+            err.message = msg.replace(str(path), "the uploaded data")
+            raise
+        except BaseException:
+            out.close()
+            raise
+    out.seek(0)
+    return out, rows, flagged, float(cut)
+
+
+async def _file_body(fh) -> AsyncIterator[bytes]:
+    while True:
+        block = await anyio.to_thread.run_sync(fh.read, _READ_BLOCK)
+        if not block:
+            return
+        yield block

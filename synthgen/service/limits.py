@@ -1,0 +1,163 @@
+"""Request limits: rows per request, body sizes, concurrent generations."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from synthgen.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of the server.
+
+    max_rows:        rows per generation request (422 above it).
+    max_upload_mb:   body size of a scoring upload (413 above it).
+    max_json_kb:     body size of any other request, e.g. a generation request (413).
+    max_concurrent:  generations (and scorings) running at once; more wait for a slot.
+    queue_seconds:   how long a request waits for a slot before it gets 429.
+    chunk_rows:      rows per streamed chunk (bounds the memory of one generation).
+    """
+
+    max_rows: int = 1_000_000
+    max_upload_mb: float = 32.0
+    max_json_kb: int = 64
+    max_concurrent: int = 4
+    queue_seconds: float = 10.0
+    chunk_rows: int = 10_000
+
+    def __post_init__(self) -> None:
+        checks = {
+            "max_rows": self.max_rows >= 1,
+            "max_upload_mb": self.max_upload_mb > 0,
+            "max_json_kb": self.max_json_kb >= 1,
+            "max_concurrent": self.max_concurrent >= 1,
+            "queue_seconds": self.queue_seconds >= 0,
+            "chunk_rows": self.chunk_rows >= 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise UsageError(
+                f"Server limit(s) {', '.join(bad)} must be positive "
+                f"(got {', '.join(f'{k}={getattr(self, k)}' for k in bad)})."
+            )
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+class SlotLimiter:
+    """A counting limiter that works from any thread or event loop (no loop binding)."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._used = 0
+        self._lock = threading.Lock()
+
+    @property
+    def in_use(self) -> int:
+        with self._lock:
+            return self._used
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self._used >= self.slots:
+                return False
+            self._used += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._used = max(0, self._used - 1)
+
+    async def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a slot (polling; fair enough for a few slots)."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return True
+
+
+class BodyTooLarge(HTTPException):
+    """A request body over its limit (413). An HTTPException so that FastAPI re-raises it
+    while reading a JSON body instead of turning it into a 400."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        super().__init__(
+            413,
+            f"The request body is larger than the server's limit for {what} ({_size(limit)}).",
+        )
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):g} MiB"
+    return f"{n / 1024:g} KiB"
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit: by Content-Length up front, else while they stream in."""
+
+    def __init__(self, app: ASGIApp, *, upload_bytes: int, json_bytes: int) -> None:
+        self.app = app
+        self.upload_bytes = upload_bytes
+        self.json_bytes = json_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope.get("path", "").startswith("/detectors/")
+        limit = self.upload_bytes if upload else self.json_bytes
+        what = "uploads (--max-upload-mb)" if upload else "request bodies"
+        declared = None
+        for key, value in scope.get("headers", []):
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = None
+        if declared is not None and declared > limit:
+            await _send_json(send, 413, "body_too_large", BodyTooLarge(limit, what).detail)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit, what)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _send_json(send: Send, status: int, error: str, detail: str) -> None:
+    import json
+
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,290 @@
+"""Model files in MODELS_DIR: safe name resolution, manifest summaries, load-once caching.
+
+A model's name is its file name without ``.synth``. Names are validated against a strict pattern
+before they touch the file system, resolved, and must land on a regular file inside MODELS_DIR
+(a symlink is followed only when its target is inside MODELS_DIR too). Each model is loaded once,
+lazily, and shared between requests; a changed file (mtime or size) is loaded again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthgen.errors import ModelFileError
+from synthgen.schema import TableSchema, parse_schema
+
+SUFFIX = ".synth"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+_MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+
+
+class NotFound(Exception):
+    """No model of the wanted kind under that name (maps to 404)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class WrongKind(Exception):
+    """The name exists but holds another kind of model (maps to 422)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def family(kind: str) -> str:
+    """'generator' for table models, 'detector' for anomaly detectors, else 'other'."""
+    if kind.startswith("table-"):
+        return "generator"
+    if kind.startswith("anomaly-"):
+        return "detector"
+    return "other"
+
+
+@dataclass(frozen=True)
+class _Key:
+    path: Path
+    mtime_ns: int
+    size: int
+
+
+@dataclass
+class ModelInfo:
+    """What /models shows about one file (read from its manifest only; weights untouched)."""
+
+    name: str
+    kind: str
+    family: str
+    schema: dict[str, Any]
+    training: dict[str, Any]
+    format_version: int
+    size_bytes: int
+    weights_sha256: str
+    libraries: dict[str, Any]
+
+    def brief(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "family": self.family,
+            "schema": _schema_brief(self.schema),
+            "training": self.training,
+        }
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            **self.brief(),
+            "schema": self.schema,
+            "format_version": self.format_version,
+            "size_bytes": self.size_bytes,
+            "weights_sha256": self.weights_sha256,
+            "libraries": self.libraries,
+        }
+
+
+def _schema_brief(schema: dict[str, Any]) -> dict[str, Any]:
+    cols = schema.get("columns") or []
+    return {
+        "name": schema.get("name"),
+        "kind": schema.get("kind"),
+        "n_columns": len(cols),
+        "columns": [{"name": c.get("name"), "type": c.get("type")} for c in cols],
+        "target": schema.get("target"),
+        "conditions": schema.get("conditions"),
+    }
+
+
+def _schema_detail(schema: TableSchema | Any) -> dict[str, Any]:
+    """The schema as JSON, with the columns generation may be conditioned on."""
+    out = schema.model_dump(mode="json", exclude_none=True)
+    if isinstance(schema, TableSchema):
+        out["condition_columns"] = schema.condition_columns
+    return out
+
+
+def _json_safe(value: Any) -> Any:
+    """Training summaries are JSON already; drop anything that is not plainly serialisable."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError):
+        return {}
+
+
+class ModelRegistry:
+    """Resolves names to files in ``models_dir`` and caches loaded models (thread-safe)."""
+
+    def __init__(self, models_dir: str | Path, *, device: str = "cpu") -> None:
+        root = Path(models_dir)
+        if not root.is_dir():
+            raise ModelFileError(f"Models folder {root} does not exist or is not a folder.")
+        self.root = root.resolve()
+        self.device = device
+        self._lock = threading.Lock()
+        self._load_locks: dict[Path, threading.Lock] = {}
+        self._infos: dict[str, tuple[_Key, ModelInfo | str]] = {}
+        self._loaded: dict[Path, tuple[_Key, Any, threading.Lock]] = {}
+
+    # --- names and paths ----------------------------------------------------------------------
+    def resolve(self, name: str) -> Path:
+        """The model file for ``name``, or NotFound. Never leaves ``models_dir``."""
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise NotFound(
+                f"'{name}' is not a valid model name (letters, digits, '.', '_' and '-', "
+                "starting with a letter or digit, at most 128 characters)."
+            )
+        if name.lower().endswith(SUFFIX):
+            name = name[: -len(SUFFIX)]
+        candidate = self.root / f"{name}{SUFFIX}"
+        if candidate.parent != self.root:  # pragma: no cover - the pattern forbids separators
+            raise NotFound(f"No model named '{name}'.")
+        try:
+            target = candidate.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise NotFound(f"No model named '{name}' in the models folder.") from None
+        if not target.is_relative_to(self.root):
+            raise NotFound(
+                f"No model named '{name}' in the models folder (its file is a link to a place "
+                "outside the folder, which the server refuses to follow)."
+            )
+        if not target.is_file():
+            raise NotFound(f"No model named '{name}' in the models folder (not a regular file).")
+        return target
+
+    def names(self) -> list[str]:
+        """Names of the model files in the folder (safe names only, links out skipped)."""
+        out = []
+        for entry in sorted(self.root.iterdir()):
+            if entry.suffix != SUFFIX or not _NAME_RE.fullmatch(entry.name):
+                continue
+            try:
+                self.resolve(entry.stem)
+            except NotFound:
+                continue
+            out.append(entry.stem)
+        return out
+
+    @staticmethod
+    def _key(path: Path) -> _Key:
+        st = path.stat()
+        return _Key(path, st.st_mtime_ns, st.st_size)
+
+    # --- manifests ----------------------------------------------------------------------------
+    def info(self, name: str) -> ModelInfo:
+        """Summary of one model (NotFound for unknown names; ModelFileError for a bad file)."""
+        path = self.resolve(name)
+        key = self._key(path)
+        with self._lock:
+            cached = self._infos.get(name)
+        if cached is None or cached[0] != key:
+            try:
+                value: ModelInfo | str = self._read_info(name, path, key)
+            except ModelFileError as err:
+                value = err.message.replace(str(path), f"'{name}'")
+            with self._lock:
+                self._infos[name] = (key, value)
+        else:
+            value = cached[1]
+        if isinstance(value, str):
+            raise ModelFileError(value)
+        return value
+
+    def _read_info(self, name: str, path: Path, key: _Key) -> ModelInfo:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                if zf.getinfo("manifest.json").file_size > _MAX_MANIFEST_BYTES:
+                    raise ModelFileError(f"Model file {path}: its manifest is implausibly large.")
+                manifest = json.loads(zf.read("manifest.json"))
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
+            raise ModelFileError(
+                f"Model file {path} is not a readable synthgen model file."
+            ) from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("kind"), str):
+            raise ModelFileError(f"Model file {path} has no valid manifest.")
+        from synthgen.errors import SchemaError
+
+        try:
+            schema = parse_schema(manifest.get("schema"), f"in {path}")
+        except SchemaError as err:
+            raise ModelFileError(err.message) from None
+        kind = manifest["kind"]
+        return ModelInfo(
+            name=name,
+            kind=kind,
+            family=family(kind),
+            schema=_schema_detail(schema),
+            training=_json_safe(manifest.get("training") or {}),
+            format_version=int(manifest.get("format_version") or 0),
+            size_bytes=key.size,
+            weights_sha256=str(manifest.get("weights_sha256", "")),
+            libraries=_json_safe(manifest.get("libraries") or {}),
+        )
+
+    def infos(self) -> list[ModelInfo | dict[str, str]]:
+        """Every model's summary; a file that cannot be read is listed with its error."""
+        out: list[ModelInfo | dict[str, str]] = []
+        for name in self.names():
+            try:
+                out.append(self.info(name))
+            except ModelFileError as err:
+                out.append({"name": name, "error": err.message})
+            except NotFound:  # removed meanwhile
+                continue
+        return out
+
+    # --- loaded models ------------------------------------------------------------------------
+    def get(self, name: str, want: str) -> tuple[Any, threading.Lock]:
+        """The loaded model of family ``want`` ('generator' or 'detector') and its lock.
+
+        Loaded once per file version (concurrent first requests wait for one load)."""
+        info = self.info(name)
+        if info.family != want:
+            where = {"generator": "/models/{name}/generate", "detector": "/detectors/{name}/score"}
+            hint = where.get(info.family, "")
+            raise WrongKind(
+                f"Model '{name}' is of kind '{info.kind}', not a "
+                f"{'table generator' if want == 'generator' else 'table anomaly detector'}"
+                + (f"; use {hint.format(name=name)}." if hint else ".")
+            )
+        path = self.resolve(name)
+        key = self._key(path)
+        with self._lock:
+            cached = self._loaded.get(path)
+            if cached is not None and cached[0] == key:
+                return cached[1], cached[2]
+            load_lock = self._load_locks.setdefault(path, threading.Lock())
+        with load_lock:
+            with self._lock:
+                cached = self._loaded.get(path)
+                if cached is not None and cached[0] == key:
+                    return cached[1], cached[2]
+            try:
+                model = self._load(path, want)
+            except ModelFileError as err:
+                raise ModelFileError(err.message.replace(str(path), f"'{name}'")) from None
+            entry = (key, model, threading.Lock())
+            with self._lock:
+                self._loaded[path] = entry
+            return model, entry[2]
+
+    def _load(self, path: Path, want: str) -> Any:
+        if want == "generator":
+            from synthgen.synthesizer import TabularSynthesizer
+
+            return TabularSynthesizer.load(path, device=self.device)
+        from synthgen.anomaly import AnomalyDetector
+
+        return AnomalyDetector.load(path, device=self.device)
+
+    @property
+    def loaded_count(self) -> int:
+        with self._lock:
+            return len(self._loaded)

@@ -1,0 +1,560 @@
+"""The HTTP service: TestClient tests, one real uvicorn process, and a schemathesis run."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from synthgen.errors import UsageError
+from synthgen.io import read_table
+from synthgen.schema import load_schema
+from synthgen.service import Limits, create_app
+from synthgen.service.server import check_bind, is_loopback
+
+REPO = Path(__file__).resolve().parents[1]
+CENSUS = REPO / "synthgen" / "data" / "census.csv"
+CENSUS_SCHEMA = REPO / "synthgen" / "data" / "census.yaml"
+TOKEN = "t0ken-for-tests-0123456789"
+CHUNK = 400
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def census():
+    schema = load_schema(CENSUS_SCHEMA)
+    return schema, read_table(CENSUS, schema).iloc[:400].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory, census):
+    """A tiny VAE, a tiny detector, a link to a model outside the folder, a broken file."""
+    from synthgen.anomaly import AnomalyDetector
+    from synthgen.synthesizer import TabularSynthesizer
+
+    torch.set_num_threads(1)
+    schema, df = census
+    root = tmp_path_factory.mktemp("service")
+    models = root / "models"
+    models.mkdir()
+    synth = TabularSynthesizer("vae", epochs=1, batch_size=100, seed=0, progress=False)
+    synth.fit(df, schema).save(models / "census.synth")
+    AnomalyDetector(epochs=1, members=1, seed=0).fit(df, schema).save(models / "census-det.synth")
+    outside = root / "secret.synth"
+    shutil.copy(models / "census.synth", outside)
+    (models / "escape.synth").symlink_to(outside)
+    (models / "inside-link.synth").symlink_to(models / "census.synth")
+    (root / "broken").mkdir()
+    (root / "broken" / "broken.synth").write_bytes(b"not a zip file at all")
+    return models
+
+
+@pytest.fixture(scope="session")
+def limits():
+    return Limits(
+        max_rows=3000,
+        max_upload_mb=0.5,
+        max_json_kb=4,
+        max_concurrent=2,
+        queue_seconds=0.2,
+        chunk_rows=CHUNK,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(models_dir, limits):
+    return create_app(models_dir, limits=limits, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def _gen(client, rows=50, **body):
+    return client.post("/models/census/generate", json={"rows": rows, **body})
+
+
+def _error(resp, status, code=None):
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) >= {"error", "detail"} and body["detail"]
+    if code is not None:
+        assert body["error"] == code
+    return body["detail"]
+
+
+# --- listing -------------------------------------------------------------------------------------
+def test_health_and_listing(client):
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["active_generations"] == 0
+    models = {m["name"]: m for m in client.get("/models").json()["models"]}
+    assert set(models) == {"census", "census-det", "inside-link"}  # the link out is not listed
+    census = models["census"]
+    assert census["kind"] == "table-vae" and census["family"] == "generator"
+    assert census["schema"]["n_columns"] == 15
+    assert {"name": "income", "type": "categorical"} in census["schema"]["columns"]
+    assert census["training"]["epochs_run"] == 1
+    assert models["census-det"]["family"] == "detector"
+
+
+def test_model_detail(client):
+    detail = client.get("/models/census").json()
+    assert detail["schema"]["condition_columns"] == ["income"]
+    assert len(detail["weights_sha256"]) == 64 and detail["size_bytes"] > 0
+    assert detail["training"]["train_rows"] == 360
+
+
+@pytest.mark.parametrize(
+    "name,status",
+    [
+        ("nope", 404),
+        ("escape", 404),
+        ("secret", 404),
+        ("..", 422),
+        (".hidden", 422),
+        ("..%2Fsecret", 404),
+        ("%2e%2e", 422),
+        ("a" * 200, 422),
+    ],
+)
+def test_names_stay_inside_models_dir(client, name, status):
+    for resp in (client.get(f"/models/{name}"), _client_gen(client, name)):
+        assert resp.status_code in (status, 404), (name, resp.status_code, resp.text)
+        assert resp.json()["error"] in ("not_found", "invalid_request")
+
+
+def _client_gen(client, name):
+    return client.post(f"/models/{name}/generate", json={"rows": 5})
+
+
+def test_symlink_out_of_the_folder_is_refused_by_name(client):
+    detail = _error(client.get("/models/escape"), 404, "not_found")
+    assert "outside the folder" in detail
+    assert client.get("/models/inside-link").status_code == 200  # links within are fine
+
+
+def test_broken_model_file_is_a_clear_server_error(tmp_path, models_dir):
+    folder = models_dir.parent / "broken"
+    with TestClient(create_app(folder)) as c:
+        listed = c.get("/models").json()["models"]
+        assert listed[0]["name"] == "broken" and "not a readable" in listed[0]["error"]
+        resp = c.post("/models/broken/generate", json={"rows": 3})
+        assert _error(resp, 500, "model_file_error").startswith("Model file 'broken'")
+        assert str(folder) not in resp.text  # no server paths in errors
+
+
+# --- generation ----------------------------------------------------------------------------------
+def test_generate_csv_streams_exact_rows_and_matches_the_cli(client, models_dir, tmp_path):
+    from synthgen.generate import generate_to_file
+
+    rows = 2 * CHUNK + 123
+    resp = _gen(client, rows, seed=7)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/csv")
+    assert resp.headers["x-synthgen-rows"] == str(rows)
+    frame = pd.read_csv(io.BytesIO(resp.content))
+    assert len(frame) == rows and frame.shape[1] == 15
+    out = tmp_path / "cli.csv"
+    generate_to_file(
+        models_dir / "census.synth",
+        rows,
+        out,
+        seed=7,
+        chunk_rows=CHUNK,
+        progress=False,
+        validate=False,
+        device="cpu",
+    )
+    assert resp.content == out.read_bytes()  # same seed: the CLI's bytes
+    assert _gen(client, rows, seed=8).content != resp.content
+
+
+def test_default_seed_is_the_fit_seed(client):
+    a, b = _gen(client, 30), _gen(client, 30, seed=0)
+    assert a.headers["x-synthgen-seed"] == "0" and a.content == b.content
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_generate_other_formats(client, fmt):
+    rows = 2 * CHUNK + 5
+    resp = _gen(client, rows, seed=3, format=fmt)
+    assert resp.status_code == 200
+    if fmt == "jsonl":
+        lines = resp.content.decode().splitlines()
+        assert len(lines) == rows and set(json.loads(lines[0])) >= {"age", "income"}
+    else:
+        pfile = pq.ParquetFile(io.BytesIO(resp.content))
+        assert pfile.metadata.num_rows == rows
+        assert pfile.num_row_groups == 3  # one row group per streamed chunk
+    csv = pd.read_csv(io.BytesIO(_gen(client, rows, seed=3).content))
+    other = (
+        pd.read_json(io.BytesIO(resp.content), lines=True)
+        if fmt == "jsonl"
+        else pd.read_parquet(io.BytesIO(resp.content))
+    )
+    assert csv["age"].tolist() == other["age"].tolist()
+
+
+def test_conditions(client):
+    resp = _gen(client, 200, conditions={"income": ">50K", "sex": "Female"}, seed=1)
+    assert resp.status_code == 200, resp.text
+    frame = pd.read_csv(io.BytesIO(resp.content))
+    assert len(frame) == 200
+    assert (frame["income"] == ">50K").all() and (frame["sex"] == "Female").all()
+    resp = _gen(client, 50, conditions={"education-num": 9}, seed=1)  # JSON number, integer col
+    assert (
+        resp.status_code == 200
+        and (pd.read_csv(io.BytesIO(resp.content))["education-num"] == 9).all()
+    )
+
+
+@pytest.mark.parametrize(
+    "conditions,named",
+    [
+        ({"income": "rich"}, "'rich'"),
+        ({"nope": "x"}, "'nope'"),
+        ({"age": 200}, "range"),
+        ({"age": "old"}, "not a number"),
+        ({"income": True}, "'True'"),
+    ],
+)
+def test_bad_conditions_are_422_naming_the_problem(client, conditions, named):
+    detail = _error(_gen(client, 10, conditions=conditions), 422, "usage_error")
+    assert named in detail and "--condition" not in detail
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"rows": 0}, "rows"),
+        ({"rows": "ten"}, "rows"),
+        ({"rows": 5, "seed": -1}, "seed"),
+        ({"rows": 5, "format": "xlsx"}, "format"),
+        ({"rows": 5, "colour": 1}, "colour"),
+        ({"rows": 5, "conditions": {"income": None}}, "conditions"),
+        ({}, "rows"),
+    ],
+)
+def test_bad_request_bodies_are_422(client, body, field):
+    resp = client.post("/models/census/generate", json=body)
+    detail = _error(resp, 422, "invalid_request")
+    assert field in detail
+
+
+def test_not_json_is_422(client):
+    resp = client.post(
+        "/models/census/generate", content=b"{rows: 5", headers={"content-type": "application/json"}
+    )
+    assert resp.status_code == 422
+
+
+def test_generator_and_detector_names_are_not_interchangeable(client):
+    assert "/detectors/census-det/score" in _error(
+        client.post("/models/census-det/generate", json={"rows": 5}), 422, "wrong_model_kind"
+    )
+    assert "generate" in _error(
+        client.post(
+            "/detectors/census/score", content=b"a\n1\n", headers={"content-type": "text/csv"}
+        ),
+        422,
+        "wrong_model_kind",
+    )
+
+
+# --- limits --------------------------------------------------------------------------------------
+def test_row_limit(client, limits):
+    detail = _error(_gen(client, limits.max_rows + 1), 422)
+    assert str(limits.max_rows) in detail and "--max-rows" in detail
+    assert _gen(client, limits.max_rows).status_code == 200
+
+
+def test_body_limits(client):
+    huge = {"rows": 5, "conditions": {f"c{i}": "x" * 50 for i in range(200)}}
+    assert "request bodies" in _error(client.post("/models/census/generate", json=huge), 413)
+
+    def chunks():  # no Content-Length: counted while it streams in
+        yield b'{"rows": 5, "conditions": {"a": "'
+        for _ in range(100):
+            yield b"x" * 100
+        yield b'"}}'
+
+    resp = client.post(
+        "/models/census/generate", content=chunks(), headers={"content-type": "application/json"}
+    )
+    _error(resp, 413, "body_too_large")
+    upload = b"age\n" + b"1\n" * 400_000
+    detail = _error(
+        client.post(
+            "/detectors/census-det/score", content=upload, headers={"content-type": "text/csv"}
+        ),
+        413,
+    )
+    assert "--max-upload-mb" in detail
+
+
+def test_concurrency_limit_gives_429_then_recovers(app, client, limits):
+    slots = app.state.slots
+    taken = [slots.try_acquire() for _ in range(limits.max_concurrent)]
+    try:
+        assert all(taken)
+        resp = _gen(client, 5)
+        assert "--max-concurrent" in _error(resp, 429, "too_many_requests")
+        assert resp.headers["retry-after"] == "1"
+    finally:
+        for _ in taken:
+            slots.release()
+    assert _gen(client, 5).status_code == 200
+    assert slots.in_use == 0
+
+
+# --- auth ----------------------------------------------------------------------------------------
+def test_bearer_token(models_dir):
+    with TestClient(create_app(models_dir, token=TOKEN)) as c:
+        assert c.get("/health").status_code == 200
+        assert c.get("/openapi.json").status_code == 200
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": TOKEN},
+            {"Authorization": f"Basic {TOKEN}"},
+        ):
+            resp = c.get("/models", headers=headers)
+            assert _error(resp, 401, "unauthorized")
+            assert resp.headers["www-authenticate"] == "Bearer"
+            assert (
+                c.post("/models/census/generate", json={"rows": 3}, headers=headers).status_code
+                == 401
+            )
+        good = {"Authorization": f"Bearer {TOKEN}"}
+        assert c.get("/models", headers=good).status_code == 200
+        assert c.post("/models/census/generate", json={"rows": 3}, headers=good).status_code == 200
+
+
+def test_bind_rules():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    check_bind("127.0.0.1", 0, None)
+    check_bind("0.0.0.0", 0, TOKEN)
+    with pytest.raises(UsageError, match="without a bearer token"):
+        check_bind("0.0.0.0", 0, None)
+    with pytest.raises(UsageError, match="at least 16"):
+        check_bind("127.0.0.1", 0, "short")
+
+
+def test_cli_refuses_unsafe_binds(models_dir, monkeypatch):
+    from synthgen.cli.main import app as cli
+
+    runner = CliRunner()
+    res = runner.invoke(cli, ["serve", str(models_dir), "--host", "0.0.0.0"])
+    assert res.exit_code == 2 and "without a bearer" in res.output
+    monkeypatch.delenv("SG_TEST_TOKEN", raising=False)
+    res = runner.invoke(cli, ["serve", str(models_dir), "--token-env", "SG_TEST_TOKEN"])
+    assert res.exit_code == 2 and "SG_TEST_TOKEN" in res.output
+    res = runner.invoke(cli, ["serve", str(models_dir / "nope")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    res = runner.invoke(cli, ["serve", str(models_dir), "--max-concurrent", "0"])
+    assert res.exit_code == 2 and "max_concurrent" in res.output
+
+
+# --- scoring -------------------------------------------------------------------------------------
+def test_score_csv_jsonl_parquet(client, census, models_dir):
+    from synthgen.anomaly import AnomalyDetector
+
+    _, df = census
+    sample = df.iloc[:60].copy()
+    sample.loc[0, "age"] = 90
+    sample.loc[0, "capital-gain"] = 99999
+    sample["note"] = "extra column kept"
+    expected = AnomalyDetector.load(models_dir / "census-det.synth", device="cpu").score(sample)
+    bodies = {
+        "text/csv": sample.to_csv(index=False).encode(),
+        "application/x-ndjson": sample.to_json(orient="records", lines=True).encode(),
+        "application/vnd.apache.parquet": sample.to_parquet(index=False),
+    }
+    for ctype, body in bodies.items():
+        resp = client.post(
+            "/detectors/census-det/score",
+            content=body,
+            headers={"content-type": ctype},
+            params={"format": "csv"},
+        )
+        assert resp.status_code == 200, resp.text
+        scored = pd.read_csv(io.BytesIO(resp.content))
+        assert len(scored) == 60 and scored["note"].eq("extra column kept").all()
+        assert scored["anomaly_score"].round(6).tolist() == (
+            expected["anomaly_score"].round(6).tolist()
+        )
+        assert scored["is_anomaly"].sum() == int(resp.headers["x-synthgen-flagged"])
+        assert scored["anomaly_score"].idxmax() == 0
+    resp = client.post(
+        "/detectors/census-det/score",
+        content=bodies["text/csv"],
+        headers={"content-type": "text/csv"},
+        params={"threshold": 0.0},
+    )
+    assert pd.read_csv(io.BytesIO(resp.content))["is_anomaly"].all()
+
+
+def test_score_bad_input(client):
+    url = "/detectors/census-det/score"
+    csv = {"content-type": "text/csv"}
+    assert "'age'" in _error(client.post(url, content=b"a,b\n1,2\n", headers=csv), 422)
+    assert "empty" in _error(client.post(url, content=b"", headers=csv), 422)
+    _error(client.post(url, content=b"age\n1\n", headers={"content-type": "image/png"}), 415)
+    _error(client.post(url, content=b"PAR1garbage", headers={"content-type": "text/plain"}), 422)
+    _error(client.post(url, content=b"\x00\xff\xfe", headers=csv), 422)
+    resp = client.post(
+        url, content=b"age\n1\n", headers=csv, params={"contamination": 0.1, "threshold": 1.0}
+    )
+    assert "not both" in _error(resp, 422)
+    _error(client.post(url, content=b"age\n1\n", headers=csv, params={"contamination": 2}), 422)
+    detail = client.post(url, content=b"a\n1\n", headers=csv).json()["detail"]
+    assert detail.startswith("The uploaded data") and "synthgen-score" not in detail
+
+
+# --- property-based: no 5xx anywhere in the spec ------------------------------------------------
+def test_openapi_fuzz_finds_no_server_errors(models_dir):
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from schemathesis.checks import not_a_server_error
+
+    app = create_app(
+        models_dir, limits=Limits(max_rows=40, chunk_rows=16, max_json_kb=8), device="cpu"
+    )
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    failures = []
+    calls: dict[int, int] = {}
+    started = time.monotonic()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        strategy = operation.as_strategy()
+        real = "census-det" if "detectors" in operation.path else "census"
+        if "{name}" in operation.path:  # half the cases use a real model name
+            strategy = st.one_of(strategy, strategy.map(partial(_with_name, real)))
+
+        @given(case=strategy)
+        @settings(
+            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        def check(case):
+            resp = case.call_and_validate(checks=[not_a_server_error])
+            calls[resp.status_code] = calls.get(resp.status_code, 0) + 1
+
+        try:
+            check()
+        except Exception as err:  # noqa: BLE001 - collected and shown below
+            failures.append(f"{operation.label}: {err}")
+    assert not failures, "\n".join(failures)
+    assert sum(calls.values()) >= 40 and 200 in calls and 422 in calls, calls
+    assert time.monotonic() - started < 60
+
+
+def _with_name(name, case):
+    case.path_parameters = {**(case.path_parameters or {}), "name": name}
+    return case
+
+
+# --- a real uvicorn process ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(models_dir):
+    """``synthgen serve`` on 127.0.0.1, a free port; stopped in teardown (bounded waits)."""
+    cmd = [
+        sys.executable,
+        "-c",
+        "from synthgen.cli.main import main; main()",
+        "serve",
+        str(models_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--max-rows",
+        "5000000",
+        "--max-concurrent",
+        "3",
+        "--chunk-rows",
+        "1000",
+        "--device",
+        "cpu",
+        "--log-level",
+        "warning",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, text=True
+    )
+    url = None
+    deadline = time.monotonic() + 60
+    try:
+        while url is None and time.monotonic() < deadline and proc.poll() is None:
+            line = proc.stderr.readline()
+            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            url = found.group(1) if found else None
+        assert url, f"server did not start (exit {proc.poll()})"
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while http.get("/health").status_code != 200:  # pragma: no cover - already up
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            yield http
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            proc.wait(timeout=5)
+        proc.stderr.close()
+
+
+def test_real_server_concurrent_requests_are_deterministic(server):
+    def ask(seed):
+        resp = server.post("/models/census/generate", json={"rows": 3000, "seed": seed})
+        assert resp.status_code == 200, resp.text
+        return resp.content
+
+    with ThreadPoolExecutor(6) as pool:
+        parallel = list(pool.map(ask, [1, 2, 3, 1, 2, 3]))
+    assert parallel[0] == parallel[3] and parallel[1] == parallel[4]
+    assert parallel[0] != parallel[1]
+    assert ask(2) == parallel[1]  # concurrency does not change the bytes
+    assert all(len(p.splitlines()) == 3001 for p in parallel)
+
+
+def test_real_server_stops_generating_when_the_client_leaves(server):
+    rows = 4_000_000  # many minutes of work on this machine if it were not stopped
+    with server.stream("POST", "/models/census/generate", json={"rows": rows}) as resp:
+        assert resp.status_code == 200
+        got = 0
+        for block in resp.iter_bytes():
+            got += len(block)
+            if got > 300_000:
+                break
+        assert server.get("/health").json()["active_generations"] == 1
+    # leaving the with-block closed the connection midway
+    deadline = time.monotonic() + 20
+    while server.get("/health").json()["active_generations"] != 0:
+        assert time.monotonic() < deadline, "generation kept running after the client left"
+        time.sleep(0.1)
+    resp = server.post("/models/census/generate", json={"rows": 10})
+    assert resp.status_code == 200 and len(resp.text.splitlines()) == 11
