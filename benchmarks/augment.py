@@ -17,6 +17,7 @@ Protocol (one run, fixed seeds):
 
     pip install -e '.[bench]'     # imbalanced-learn
     python benchmarks/augment.py [--data ../shared/data] [--models vae,cgan] [--epochs N]
+                                 [--threads 1]
 
 Prints a markdown table and writes it to ``--out`` (benchmarks/results/augment.md).
 """
@@ -134,7 +135,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default="vae", help="comma list of vae, cgan")
     parser.add_argument("--epochs", type=int, default=None, help="default: the model's own")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "augment.md")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch and OpenMP threads (shared machines: 1)"
+    )
     args = parser.parse_args(argv)
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
 
     schema, train, test = load(args.data)
     frame = imbalance(train)
@@ -169,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Training rows: {len(y)} ({n_min} `>50K`, {n_maj} `<=50K`); holdout: Adult test.csv "
         f"({len(held[1])} real rows, {int(held[1].sum())} `>50K`). Classifier: "
         "HistGradientBoosting (random_state 0) at threshold 0.5; one run, seed 0. "
-        f"Machine: {platform.machine()} CPU, 2 cores, shared with other jobs (timings noisy).",
+        f"Machine: {platform.machine()} CPU, 2 cores, shared with other jobs (timings noisy), "
+        f"{args.threads} thread(s).",
         "",
         "| training data | rows | >50K recall | >50K precision | >50K F1 | ROC-AUC | preparation |",
         "|---|---:|---:|---:|---:|---:|---|",

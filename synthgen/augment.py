@@ -234,12 +234,14 @@ def augment(
     return pd.concat(parts, ignore_index=True)
 
 
-def _count_file(path: Path, schema: TableSchema, chunk_rows: int) -> tuple[int, Any]:
-    """One streaming pass: row count and per-column class counts (for every conditionable
-    column, since the plan decides which it needs)."""
+def _count_file(
+    path: Path, schema: TableSchema, chunk_rows: int, columns: list[str]
+) -> tuple[int, Any]:
+    """One streaming pass: the row count and the class counts of ``columns``."""
     from synthgen.io import iter_table
 
-    wanted = [c.name for c in schema.columns if c.type in _CONDITIONABLE and not c.pii]
+    known = set(schema.column_names)
+    wanted = [c for c in dict.fromkeys(columns) if c in known]
     totals: dict[str, pd.Series] = {}
     n = 0
     for chunk in iter_table(path, schema, chunksize=chunk_rows):
@@ -294,7 +296,8 @@ def augment_to_file(
     synth = TabularSynthesizer.load(model_path, device=device)
     schema = synth.schema_
     _check_provenance_name(schema, provenance)
-    n_real, counts_of = _count_file(data, schema, chunk_rows)
+    columns = [balance] if balance is not None else [parse_ratio(r)[0] for r in ratios or []]
+    n_real, counts_of = _count_file(data, schema, chunk_rows, columns)
     plan = plan_augmentation(counts_of, schema, balance=balance, rows=rows, ratios=ratios)
     seed = synth.seed if seed is None else seed
     n_syn = plan.synthetic_rows

@@ -201,6 +201,7 @@ class SyntheticOverSampler(_Base):
             self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         else:
             arr = np.asarray(X)
+            self.__dict__.pop("feature_names_in_", None)  # from an earlier DataFrame fit
             if arr.ndim != 2:
                 raise DataError(f"X must be 2-D (rows x features), got shape {arr.shape}.")
             frame = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])

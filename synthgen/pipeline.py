@@ -4,6 +4,7 @@ A spec::
 
     name: augment-adult               # optional (default: the file's stem)
     summary: ../runs/adult/run.json   # optional (default: SPEC-stem.run.json beside the spec)
+    threads: 1                        # optional: torch/OpenMP threads for the run
     steps:
       - {name: fit, type: fit, data: ../data/train.csv, schema: adult.yaml,
          output: ../runs/adult/model.synth, model: vae, epochs: 30}
@@ -35,7 +36,7 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,6 +78,7 @@ class PipelineSpec:
     name: str
     summary: Path
     steps: list[Step]
+    threads: int | None = None
 
     @property
     def folder(self) -> Path:
@@ -118,11 +120,15 @@ def load_spec(path: str | Path) -> PipelineSpec:
     where = f"Pipeline spec {path}"
     if not isinstance(doc, dict):
         raise UsageError(f"{where} must be a mapping with a 'steps' list.")
-    unknown = sorted(set(doc) - {"name", "summary", "steps", "description"})
+    unknown = sorted(set(doc) - {"name", "summary", "steps", "description", "threads"})
     if unknown:
         raise UsageError(
-            f"{where} has unknown key(s) {unknown}; allowed: name, description, summary, steps."
+            f"{where} has unknown key(s) {unknown}; allowed: name, description, summary, "
+            "threads, steps."
         )
+    threads = doc.get("threads")
+    if threads is not None and (type(threads) is not int or threads < 1):
+        raise UsageError(f"{where}: 'threads' must be a positive integer, got {threads!r}.")
     raw_steps = doc.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise UsageError(f"{where} needs a non-empty 'steps' list.")
@@ -139,7 +145,7 @@ def load_spec(path: str | Path) -> PipelineSpec:
     summary_raw = doc.get("summary") or f"{path.stem}.run.json"
     if not isinstance(summary_raw, str):
         raise UsageError(f"{where}: 'summary' must be a file path.")
-    return PipelineSpec(path.resolve(), name, _resolve(folder, summary_raw), steps)
+    return PipelineSpec(path.resolve(), name, _resolve(folder, summary_raw), steps, threads)
 
 
 def _parse_step(raw: Any, index: int, where: str, folder: Path) -> Step:
@@ -197,23 +203,8 @@ def run_pipeline(
     results = [StepResult(s.name, s.type) for s in spec.steps]
     started = datetime.now(timezone.utc)
     t_run = time.perf_counter()
-    failure: BaseException | None = None
-    failed_step: Step | None = None
-    for step, result in zip(spec.steps, results, strict=True):
-        t0 = time.perf_counter()
-        try:
-            _make_folders(step)
-            done = STEP_TYPES[step.type].run(step, ctx)
-            result.status, result.outputs, result.details = done.status, done.outputs, done.details
-        except BaseException as err:  # noqa: BLE001 - recorded, then re-raised below
-            result.status = "failed" if not isinstance(err, KeyboardInterrupt) else "interrupted"
-            result.error = err.message if isinstance(err, SynthgenError) else repr(err)
-            failure, failed_step = err, step
-        result.seconds = round(time.perf_counter() - t0, 3)
-        if on_step is not None:
-            on_step(result)
-        if failure is not None:
-            break
+    with _thread_limit(spec.threads):
+        failure, failed_step = _run_steps(spec, ctx, results, on_step)
     summary = {
         "format": SUMMARY_FORMAT,
         "pipeline": spec.name,
@@ -236,6 +227,50 @@ def run_pipeline(
         )
         raise type(failure)(message) from None
     raise failure
+
+
+def _run_steps(
+    spec: PipelineSpec,
+    ctx: RunContext,
+    results: list[StepResult],
+    on_step: Callable[[StepResult], None] | None,
+) -> tuple[BaseException | None, Step | None]:
+    """Run the steps in order until one fails; return that failure and its step."""
+    for step, result in zip(spec.steps, results, strict=True):
+        t0 = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            _make_folders(step)
+            done = STEP_TYPES[step.type].run(step, ctx)
+            result.status, result.outputs, result.details = done.status, done.outputs, done.details
+        except BaseException as err:  # noqa: BLE001 - recorded, then re-raised by the caller
+            result.status = "failed" if not isinstance(err, KeyboardInterrupt) else "interrupted"
+            result.error = err.message if isinstance(err, SynthgenError) else repr(err)
+            failure = err
+        result.seconds = round(time.perf_counter() - t0, 3)
+        if on_step is not None:
+            on_step(result)
+        if failure is not None:
+            return failure, step
+    return None, None
+
+
+@contextlib.contextmanager
+def _thread_limit(threads: int | None) -> Iterator[None]:
+    """Limit torch and OpenMP/BLAS threads for the run (a spec's ``threads``), then restore."""
+    if threads is None:
+        yield
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _make_folders(step: Step) -> None:

@@ -46,7 +46,8 @@ def job(tmp_path: Path) -> Path:
 
 def _write(folder: Path, steps: list[dict], name: str = "job") -> Path:
     spec = folder / f"{name}.yaml"
-    spec.write_text(yaml.safe_dump({"name": name, "summary": "out/run.json", "steps": steps}))
+    doc = {"name": name, "summary": "out/run.json", "threads": 1, "steps": steps}
+    spec.write_text(yaml.safe_dump(doc))
     return spec
 
 
@@ -160,16 +161,23 @@ def test_bad_specs_are_refused_before_anything_runs(job):
         assert words in _text(res)
         assert not (job / "out").exists()
     assert _run(job / "nope.yaml").exit_code == 2
+    spec = job / "threads.yaml"
+    spec.write_text(yaml.safe_dump({"threads": 0, "steps": [FIT]}))
+    assert _run(spec).exit_code == 2 and "'threads' must be a positive integer" in _text(_run(spec))
 
 
 def test_repository_job_specs_load_with_paths_beside_the_spec():
+    shared = REPO.parent / "shared" / "data" / "adult"
     for name in ("augment-adult", "screen-anomalies"):
         spec = load_spec(REPO / "pipelines" / f"{name}.yaml")
-        assert spec.summary.is_relative_to(REPO / "runs")
-        for step in spec.steps:
-            schema = step.options.get("schema")
-            if schema is not None:
-                assert schema == REPO / "schemas" / "adult.yaml" and schema.exists()
-            for key in ("data", "real", "holdout"):
-                if key in step.options:
-                    assert step.options[key].parent == REPO.parent / "shared" / "data" / "adult"
+        runs = REPO / "runs" / name
+        assert spec.summary.parent == runs
+        inputs = [
+            value
+            for step in spec.steps
+            for key, value in step.options.items()
+            if isinstance(value, Path)
+        ]
+        assert REPO / "schemas" / "adult.yaml" in inputs
+        assert shared / "train.csv" in inputs
+        assert all(p.parent in (shared, runs, REPO / "schemas") for p in inputs)

@@ -326,6 +326,40 @@ def test_concurrency_limit_gives_429_then_recovers(app, client, limits):
     assert slots.in_use == 0
 
 
+def test_slot_limiter_is_first_come_first_served_with_a_bounded_line():
+    import asyncio
+
+    from synthgen.service.limits import SlotLimiter
+
+    async def scenario():
+        lim = SlotLimiter(1, max_waiting=2)
+        assert await lim.acquire(0)
+        order = []
+
+        async def wait(tag, timeout):
+            ok = await lim.acquire(timeout)
+            order.append((tag, ok))
+            if ok:
+                await asyncio.sleep(0.01)
+                lim.release()
+
+        first = asyncio.create_task(wait("first", 5))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(wait("second", 5))
+        await asyncio.sleep(0.01)
+        assert lim.waiting == 2 and not await lim.acquire(5)  # the line is full: no wait
+        assert not lim.try_acquire()  # nobody jumps the line
+        lim.release()
+        await asyncio.gather(first, second)
+        assert order == [("first", True), ("second", True)]
+        assert lim.in_use == 0 and lim.waiting == 0
+        assert await lim.acquire(0)
+        assert not await lim.acquire(0.05)  # timed out, and left the line
+        assert lim.waiting == 0
+
+    asyncio.run(scenario())
+
+
 # --- auth ----------------------------------------------------------------------------------------
 def test_bearer_token(models_dir):
     with TestClient(create_app(models_dir, token=TOKEN)) as c:

@@ -14,7 +14,10 @@ def augment(
     data: Path = typer.Argument(..., help="Real table to augment (CSV, Parquet or JSONL)."),
     model: Path = typer.Option(..., "--model", "-m", help="Model file written by synthgen fit."),
     balance: str | None = typer.Option(
-        None, "--balance", help="Bring every class of COL up to the majority class's count."
+        None,
+        "--balance",
+        metavar="COL",
+        help="Bring every class of COL up to the majority class's count.",
     ),
     rows: int | None = typer.Option(
         None, "--rows", "-n", help="Add N synthetic rows drawn without conditions."
@@ -22,12 +25,13 @@ def augment(
     ratio: list[str] | None = typer.Option(
         None,
         "--ratio",
+        metavar="COL=VALUE:r",
         help="COL=VALUE:r adds round(r x count(VALUE)) rows with COL=VALUE (repeatable).",
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Output file [default: DATA-stem.augmented.DATA-suffix]."
+        None, "--output", "-o", help="Output file (default: DATA-stem.augmented + DATA suffix)."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed [default: fit seed]."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the fit seed)."),
     no_provenance: bool = typer.Option(
         False, "--no-provenance", help="Leave out the boolean _synthetic column."
     ),

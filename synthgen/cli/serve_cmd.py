@@ -21,6 +21,9 @@ def serve(
     max_concurrent: int = typer.Option(
         4, "--max-concurrent", help="Generations at once (more wait, then get 429)."
     ),
+    queue_seconds: float = typer.Option(
+        60.0, "--queue-seconds", help="How long a request waits for a free slot before 429."
+    ),
     chunk_rows: int = typer.Option(
         10_000,
         "--chunk-rows",
@@ -41,6 +44,7 @@ def serve(
         max_rows=max_rows,
         max_upload_mb=max_upload_mb,
         max_concurrent=max_concurrent,
+        queue_seconds=queue_seconds,
         chunk_rows=chunk_rows,
     )
     run_server(

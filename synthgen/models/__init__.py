@@ -28,7 +28,7 @@ MODELS: dict[str, ModelKind] = {
     "cgan": ModelKind(
         TabularCGAN,
         "mode",
-        TrainConfig(epochs=150, batch_size=500, eval_every=5, patience=10, min_epochs=50),
+        TrainConfig(epochs=100, batch_size=500, eval_every=5, patience=6, min_epochs=40),
     ),
 }
 

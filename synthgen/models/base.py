@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -70,6 +71,12 @@ class TabularModel(ABC):
     def train(self, mode: bool = True) -> None:
         for module in self.modules().values():
             module.train(mode)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bfloat16 mixed precision on CUDA (no loss scaling needed); a no-op on CPU."""
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)

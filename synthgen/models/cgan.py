@@ -172,7 +172,8 @@ class TabularCGAN(TabularModel):
     # --- steps -----------------------------------------------------------------------------
     def _fake(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.randn(len(cond), self.config.embedding_dim, device=cond.device)
-        raw = self.generator(torch.cat([z, cond], 1))
+        with self.autocast():
+            raw = self.generator(torch.cat([z, cond], 1)).float()
         return raw, apply_activations(raw, self.layout, gumbel_tau=self.config.gumbel_tau)
 
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -253,7 +254,8 @@ class TabularCGAN(TabularModel):
                 idx = torch.tensor(self.cond_offsets)[col] + cat
                 cond[torch.arange(n), idx.to(dev)] = 1.0
         z = torch.randn(n, self.config.embedding_dim, generator=generator).to(dev)
-        raw = self.generator(torch.cat([z, cond], 1)).float()
+        with self.autocast():
+            raw = self.generator(torch.cat([z, cond], 1)).float()
         out = apply_activations(raw, self.layout, hard_sample=True, generator=generator)
         for d in self.layout.discrete:
             if d.column in fixed:

@@ -18,6 +18,9 @@ from torch import nn
 from synthgen.models.base import TabularModel
 from synthgen.models.layout import Layout, sample_one_hot
 
+MIN_GROUP_ROWS = 200  # a condition vector this frequent gets its own latent mixture
+MAX_PRIOR_GROUPS = 64
+
 
 @dataclass
 class VAEConfig:
@@ -79,13 +82,16 @@ class TabularVAE(TabularModel):
             [b.column for b in layout.blocks if b.column not in condition_columns]
         )
         self.c_index = layout.columns_index(list(condition_columns))
-        self.scalar_pos = torch.tensor(
-            [b.start for b in self.x_layout.blocks if b.activation != "softmax"], dtype=torch.long
-        )
+        scalars = [b for b in self.x_layout.blocks if b.activation != "softmax"]
+        if any(b.width != 1 for b in scalars):
+            raise ValueError("the VAE expects scalar spans of width 1")
+        self.scalar_pos = torch.tensor([b.start for b in scalars], dtype=torch.long)
+        self.scalar_tanh = torch.tensor([b.activation == "tanh" for b in scalars], dtype=torch.bool)
         x_dim, c_dim = self.x_layout.dim, len(self.c_index)
         self.encoder = Encoder(x_dim, c_dim, config)
         self.decoder = Decoder(x_dim, c_dim, len(self.scalar_pos), config)
         self.prior_active = torch.zeros(config.latent_dim, dtype=torch.bool)
+        self.prior_group = torch.zeros(0, dtype=torch.long)  # pool index per component, -1 all
         self.prior_weights = torch.zeros(0)
         self.prior_means = torch.zeros(0, config.latent_dim)
         self.prior_chol = torch.zeros(0, config.latent_dim, config.latent_dim)
@@ -99,6 +105,7 @@ class TabularVAE(TabularModel):
     def extra_state(self) -> dict[str, torch.Tensor]:
         return {
             "prior_active": self.prior_active,
+            "prior_group": self.prior_group,
             "prior_weights": self.prior_weights,
             "prior_means": self.prior_means,
             "prior_chol": self.prior_chol,
@@ -108,6 +115,7 @@ class TabularVAE(TabularModel):
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
         self.prior_active = tensors["prior_active"].bool()
+        self.prior_group = tensors["prior_group"].long()
         self.prior_weights = tensors["prior_weights"]
         self.prior_means = tensors["prior_means"]
         self.prior_chol = tensors["prior_chol"]
@@ -120,6 +128,9 @@ class TabularVAE(TabularModel):
             "x_index",
             "c_index",
             "scalar_pos",
+            "scalar_tanh",
+            "prior_active",
+            "prior_group",
             "prior_weights",
             "prior_means",
             "prior_chol",
@@ -142,22 +153,20 @@ class TabularVAE(TabularModel):
         return batch[:, self.x_index], batch[:, self.c_index]
 
     def _reconstruction(self, recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Per-row negative log-likelihood summed over spans."""
-        total = torch.zeros(x.shape[0], device=x.device)
-        sigma_i = 0
-        log_sigma = self.decoder.log_sigma
+        """Per-row negative log-likelihood: Gaussian with a learned sigma per scalar span
+        (vectorised over all of them), cross-entropy per one-hot span."""
+        total = torch.zeros(x.shape[0], device=x.device, dtype=torch.float32)
+        if len(self.scalar_pos):
+            pred = recon[:, self.scalar_pos].float()
+            pred = torch.where(self.scalar_tanh, torch.tanh(pred), pred)
+            log_sigma = self.decoder.log_sigma
+            err = (x[:, self.scalar_pos] - pred) ** 2
+            total = total + (err / (2 * torch.exp(2 * log_sigma)) + log_sigma).sum(1)
         for b in self.x_layout.blocks:
-            target = x[:, b.start : b.end]
-            pred = recon[:, b.start : b.end]
             if b.activation == "softmax":
-                total = total + F.cross_entropy(pred, target.argmax(1), reduction="none")
-            else:
-                if b.activation == "tanh":
-                    pred = torch.tanh(pred)
-                ls = log_sigma[sigma_i]
-                sigma_i += 1
-                err = ((target - pred) ** 2).sum(1)
-                total = total + err / (2 * torch.exp(2 * ls)) + ls * b.width
+                target = x[:, b.start : b.end].argmax(1)
+                logits = recon[:, b.start : b.end].float()
+                total = total + F.cross_entropy(logits, target, reduction="none")
         return total
 
     def _loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -172,7 +181,8 @@ class TabularVAE(TabularModel):
     def train_step(self, batch, optimizers):
         opt = optimizers["vae"]
         opt.zero_grad(set_to_none=True)
-        loss, rec, kl = self._loss(batch)
+        with self.autocast():
+            loss, rec, kl = self._loss(batch)
         loss.backward()
         opt.step()
         with torch.no_grad():
@@ -195,82 +205,108 @@ class TabularVAE(TabularModel):
     def finish(self, data: torch.Tensor) -> None:
         """Store the training condition vectors and fit the latent mixture prior.
 
-        The mixture is fitted on the active latent dimensions only (mean KL above a floor);
-        collapsed dimensions carry no information and keep the standard normal prior. This
-        keeps the fit to seconds whatever ``latent_dim`` is.
+        A Gaussian mixture is fitted to the encoded training rows of each frequent condition
+        vector (and one to all rows, for the rest), so sampled latents agree with the condition
+        they are decoded with. Only active latent dimensions (mean KL above a floor) are
+        modelled; collapsed ones keep the standard normal prior. Fits take seconds.
         """
-        pool, counts = torch.unique(data[:, self.c_index], dim=0, return_counts=True)
+        pool, inverse, counts = torch.unique(
+            data[:, self.c_index], dim=0, return_inverse=True, return_counts=True
+        )
         self.c_pool, self.c_counts = pool.float(), counts.float()
-        k = self.config.prior_components
-        if k <= 0:
+        if self.config.prior_components <= 0:
             return
-        from sklearn.mixture import GaussianMixture
-
         mus, kls = [], []
         for start in range(0, len(data), 4096):
             x, c = self._split(data[start : start + 4096])
             mu, logvar = self.encoder(x, c)
             mus.append(mu.float().cpu())
             kls.append((-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).float().cpu())
-        z = torch.cat(mus)
         active = torch.cat(kls).mean(0) > 0.05
         if not bool(active.any()):
             return
-        z = z[:, active].numpy().astype(np.float64)
-        rng = np.random.default_rng(0)
-        if len(z) > 10000:
-            z = z[rng.choice(len(z), 10000, replace=False)]
-        k = min(k, max(1, len(z) // 50))
-        gmm = GaussianMixture(
-            n_components=k, covariance_type="full", reg_covar=1e-3, max_iter=60, random_state=0
-        ).fit(z)
+        z = torch.cat(mus)[:, active].numpy().astype(np.float64)
+        groups = [(-1, np.arange(len(z)))]
+        inverse = inverse.cpu().numpy()
+        frequent = np.flatnonzero(counts.cpu().numpy() >= MIN_GROUP_ROWS)
+        if len(frequent) <= MAX_PRIOR_GROUPS:
+            groups += [(int(g), np.flatnonzero(inverse == g)) for g in frequent]
+        parts = [self._fit_mixture(z, rows, g) for g, rows in groups]
         dev = data.device
         self.prior_active = active.to(dev)
-        self.prior_weights = torch.as_tensor(gmm.weights_, dtype=torch.float32, device=dev)
-        self.prior_means = torch.as_tensor(gmm.means_, dtype=torch.float32, device=dev)
-        chol = np.linalg.cholesky(gmm.covariances_)
-        self.prior_chol = torch.as_tensor(chol, dtype=torch.float32, device=dev)
+        self.prior_group = torch.as_tensor(np.concatenate([p[0] for p in parts]), device=dev)
+        self.prior_weights = torch.as_tensor(
+            np.concatenate([p[1] for p in parts]), dtype=torch.float32, device=dev
+        )
+        self.prior_means = torch.as_tensor(
+            np.concatenate([p[2] for p in parts]), dtype=torch.float32, device=dev
+        )
+        self.prior_chol = torch.as_tensor(
+            np.concatenate([p[3] for p in parts]), dtype=torch.float32, device=dev
+        )
 
-    def _sample_z(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        d = self.config.latent_dim
+    def _fit_mixture(self, z: np.ndarray, rows: np.ndarray, group: int):
+        from sklearn.mixture import GaussianMixture
+
+        rng = np.random.default_rng(0)
+        if len(rows) > 10000:
+            rows = rng.choice(rows, 10000, replace=False)
+        k = min(self.config.prior_components, max(1, len(rows) // 50))
+        gmm = GaussianMixture(
+            n_components=k, covariance_type="full", reg_covar=1e-3, max_iter=60, random_state=0
+        ).fit(z[rows])
+        chol = np.linalg.cholesky(gmm.covariances_)
+        return np.full(k, group, dtype=np.int64), gmm.weights_, gmm.means_, chol
+
+    def _sample_z(self, pick: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Latents for rows whose condition vectors are ``c_pool[pick]`` (-1: not from the pool)."""
+        n, d = len(pick), self.config.latent_dim
         z = torch.randn(n, d, generator=generator).to(self.device)
         if len(self.prior_weights) == 0:
             return z
         k = int(self.prior_active.sum())
-        eps = torch.randn(n, k, generator=generator).to(self.device)
-        counts = torch.bincount(
-            torch.multinomial(self.prior_weights.cpu(), n, replacement=True, generator=generator),
-            minlength=len(self.prior_weights),
-        ).tolist()
-        parts, start = [], 0
-        for j, size in enumerate(counts):  # contiguous rows per mixture component
+        eps = torch.randn(n, k, generator=generator)
+        groups = self.prior_group.cpu()
+        weights = self.prior_weights.cpu()
+        own = torch.isin(pick, groups)
+        row_group = torch.where(own, pick, torch.full_like(pick, -1))
+        comp = torch.empty(n, dtype=torch.long)
+        for g in torch.unique(row_group).tolist():
+            rows = (row_group == g).nonzero().squeeze(1)
+            members = (groups == g).nonzero().squeeze(1)
+            draw = torch.multinomial(weights[members], len(rows), True, generator=generator)
+            comp[rows] = members[draw]
+        active = torch.empty(n, k, device=self.device)
+        order = torch.argsort(comp, stable=True)
+        sizes = torch.bincount(comp, minlength=len(weights)).tolist()
+        start = 0
+        for j, size in enumerate(sizes):  # contiguous rows per component: one matmul each
             if size:
-                seg = eps[start : start + size]
-                parts.append(torch.addmm(self.prior_means[j], seg, self.prior_chol[j].T))
+                rows = order[start : start + size].to(self.device)
+                seg = eps[order[start : start + size]].to(self.device)
+                active[rows] = torch.addmm(self.prior_means[j], seg, self.prior_chol[j].T)
                 start += size
-        perm = torch.randperm(n, generator=generator).to(self.device)
-        z[:, self.prior_active] = torch.cat(parts)[perm]
+        z[:, self.prior_active] = active
         return z
 
     # --- generation ------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> torch.Tensor:
         self.train(False)
-        c = self._sample_conditions(n, fixed, generator)
-        z = self._sample_z(n, generator)
-        raw = self.decoder(z, c).float()
+        c, pick = self._sample_conditions(n, fixed, generator)
+        z = self._sample_z(pick, generator)
+        with self.autocast():
+            raw = self.decoder(z, c).float()
         x = torch.empty_like(raw)
-        sigma = torch.exp(self.decoder.log_sigma).float()
-        sigma_i = 0
+        if len(self.scalar_pos):
+            pred = raw[:, self.scalar_pos]
+            pred = torch.where(self.scalar_tanh, torch.tanh(pred), pred)
+            noise = torch.randn(pred.shape, generator=generator).to(pred.device)
+            value = pred + torch.exp(self.decoder.log_sigma).float() * noise
+            x[:, self.scalar_pos] = torch.where(self.scalar_tanh, value.clamp(-1, 1), value)
         for b in self.x_layout.blocks:
-            part = raw[:, b.start : b.end]
             if b.activation == "softmax":
-                x[:, b.start : b.end] = sample_one_hot(part, generator)
-                continue
-            noise = torch.randn(part.shape, generator=generator).to(part.device)
-            value = (torch.tanh(part) if b.activation == "tanh" else part) + sigma[sigma_i] * noise
-            sigma_i += 1
-            x[:, b.start : b.end] = value.clamp(-1, 1) if b.activation == "tanh" else value
+                x[:, b.start : b.end] = sample_one_hot(raw[:, b.start : b.end], generator)
         out = torch.zeros(n, self.layout.dim, device=self.device)
         out[:, self.x_index] = x
         out[:, self.c_index] = c
@@ -278,23 +314,23 @@ class TabularVAE(TabularModel):
 
     def _sample_conditions(
         self, n: int, fixed: dict[str, int], generator: torch.Generator
-    ) -> torch.Tensor:
-        """Draw condition vectors from the training pool, restricted to rows matching ``fixed``."""
-        pool, counts = self.c_pool, self.c_counts
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Condition vectors drawn from the training pool (restricted to rows matching
+        ``fixed``), and their pool indices (-1 where the vector is not from the pool)."""
+        index = torch.arange(len(self.c_pool))
+        counts = self.c_counts.cpu()
         if fixed:
-            keep = torch.ones(len(pool), dtype=torch.bool, device=pool.device)
+            keep = torch.ones(len(self.c_pool), dtype=torch.bool)
             offset = 0
             for b in self.c_layout.blocks:
                 if b.column in fixed:
-                    keep &= pool[:, offset + fixed[b.column]] > 0.5
+                    keep &= self.c_pool[:, offset + fixed[b.column]].cpu() > 0.5
                 offset += b.width
-            pool, counts = pool[keep], counts[keep]
-            if len(pool) == 0:
-                return self._fixed_vector(n, fixed)
-        if pool.shape[1] == 0:
-            return torch.zeros(n, 0, device=self.device)
-        pick = torch.multinomial(counts.cpu(), n, replacement=True, generator=generator)
-        return pool[pick.to(pool.device)]
+            index, counts = index[keep], counts[keep]
+            if len(index) == 0:
+                return self._fixed_vector(n, fixed), torch.full((n,), -1, dtype=torch.long)
+        pick = index[torch.multinomial(counts, n, replacement=True, generator=generator)]
+        return self.c_pool[pick.to(self.device)], pick
 
     def _fixed_vector(self, n: int, fixed: dict[str, int]) -> torch.Tensor:
         """Conditions never seen together in training: build the vector directly."""

@@ -151,7 +151,7 @@ def create_app(
     """
     limits = limits or Limits()
     registry = ModelRegistry(models_dir, device=device)
-    slots = SlotLimiter(limits.max_concurrent)
+    slots = SlotLimiter(limits.max_concurrent, limits.max_waiting)
     state = {"active": 0}
     bearer = HTTPBearer(auto_error=False, description="The token the server was started with.")
     expected = token.encode("utf-8") if token else None
@@ -233,8 +233,9 @@ def create_app(
             raise HTTPException(
                 429,
                 f"The server is running its maximum of {limits.max_concurrent} generation(s) "
-                f"and none finished within {limits.queue_seconds:g} s; retry later "
-                "(--max-concurrent raises the limit).",
+                f"with {slots.waiting} more waiting, and this request got no turn within "
+                f"{limits.queue_seconds:g} s (or the line of {limits.max_waiting} was full); "
+                "retry later (--max-concurrent and --queue-seconds raise the limits).",
                 headers={"Retry-After": "1"},
             )
         state["active"] += 1

@@ -20,8 +20,9 @@ class Limits:
     max_rows:        rows per generation request (422 above it).
     max_upload_mb:   body size of a scoring upload (413 above it).
     max_json_kb:     body size of any other request, e.g. a generation request (413).
-    max_concurrent:  generations (and scorings) running at once; more wait for a slot.
-    queue_seconds:   how long a request waits for a slot before it gets 429.
+    max_concurrent:  generations (and scorings) running at once; more wait in line.
+    max_waiting:     requests waiting in line; one more gets 429 at once.
+    queue_seconds:   how long a request waits in line before it gets 429.
     chunk_rows:      rows per streamed chunk (bounds the memory of one generation).
     """
 
@@ -29,7 +30,8 @@ class Limits:
     max_upload_mb: float = 32.0
     max_json_kb: int = 64
     max_concurrent: int = 4
-    queue_seconds: float = 10.0
+    max_waiting: int = 256
+    queue_seconds: float = 60.0
     chunk_rows: int = 10_000
 
     def __post_init__(self) -> None:
@@ -38,6 +40,7 @@ class Limits:
             "max_upload_mb": self.max_upload_mb > 0,
             "max_json_kb": self.max_json_kb >= 1,
             "max_concurrent": self.max_concurrent >= 1,
+            "max_waiting": self.max_waiting >= 0,
             "queue_seconds": self.queue_seconds >= 0,
             "chunk_rows": self.chunk_rows >= 1,
         }
@@ -54,11 +57,15 @@ class Limits:
 
 
 class SlotLimiter:
-    """A counting limiter that works from any thread or event loop (no loop binding)."""
+    """A first-come, first-served counting limiter with a bounded queue. Loop-agnostic (a
+    threading lock and short polls), so one limiter serves any event loop or thread."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, max_waiting: int = 256) -> None:
         self.slots = slots
+        self.max_waiting = max_waiting
         self._used = 0
+        self._next_ticket = 0
+        self._waiting: list[int] = []  # tickets in arrival order
         self._lock = threading.Lock()
 
     @property
@@ -66,9 +73,15 @@ class SlotLimiter:
         with self._lock:
             return self._used
 
-    def try_acquire(self) -> bool:
+    @property
+    def waiting(self) -> int:
         with self._lock:
-            if self._used >= self.slots:
+            return len(self._waiting)
+
+    def try_acquire(self) -> bool:
+        """Take a slot now if one is free and nobody is queued before us."""
+        with self._lock:
+            if self._used >= self.slots or self._waiting:
                 return False
             self._used += 1
             return True
@@ -77,16 +90,50 @@ class SlotLimiter:
         with self._lock:
             self._used = max(0, self._used - 1)
 
+    def _enqueue(self) -> int | None:
+        with self._lock:
+            if self._used < self.slots and not self._waiting:
+                self._used += 1
+                return -1  # got a slot at once
+            if len(self._waiting) >= self.max_waiting:
+                return None
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._waiting.append(ticket)
+            return ticket
+
+    def _take(self, ticket: int) -> bool:
+        with self._lock:
+            if self._waiting[0] == ticket and self._used < self.slots:
+                self._waiting.pop(0)
+                self._used += 1
+                return True
+            return False
+
+    def _leave(self, ticket: int) -> None:
+        with self._lock:
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+
     async def acquire(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a slot (polling; fair enough for a few slots)."""
+        """Wait in line up to ``timeout`` seconds for a slot; False when the wait ran out or
+        the line is full."""
+        ticket = self._enqueue()
+        if ticket is None:
+            return False
+        if ticket < 0:
+            return True
         deadline = time.monotonic() + timeout
-        delay = 0.005
-        while not self.try_acquire():
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
-        return True
+        delay = 0.002
+        try:
+            while not self._take(ticket):
+                if time.monotonic() >= deadline:
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.02)
+            return True
+        finally:
+            self._leave(ticket)  # no-op once taken; frees the place on timeout or cancel
 
 
 class BodyTooLarge(HTTPException):

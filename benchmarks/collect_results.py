@@ -1,0 +1,34 @@
+"""Assemble benchmarks/RESULTS.md from the per-benchmark tables in benchmarks/results/*.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SECTIONS = [
+    ("tabular", "Tabular models on Adult (`benchmarks/tabular.py`)"),
+    ("transformer_speed", "Reversible transformer speed (`benchmarks/transformer_speed.py`)"),
+    ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
+    ("anomaly", "Anomaly screening on ADBench (`benchmarks/anomaly.py`)"),
+    ("augment", "Class balancing on Adult (`benchmarks/augment.py`)"),
+    ("service", "HTTP service load run (`benchmarks/service.py`)"),
+]
+
+
+def main() -> None:
+    intro = (
+        (HERE / "results" / "README.md").read_text()
+        if (HERE / "results" / "README.md").exists()
+        else ""
+    )
+    parts = ["# Benchmark results", "", intro.strip(), ""]
+    for name, title in SECTIONS:
+        path = HERE / "results" / f"{name}.md"
+        if path.exists():
+            parts += [f"## {title}", "", path.read_text().strip(), ""]
+    (HERE / "RESULTS.md").write_text("\n".join(parts).rstrip() + "\n")
+    print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    main()
