@@ -100,6 +100,7 @@ def demo(
     ),
     model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier demo outputs."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs (default: model's)."),
 ) -> None:
     """Fit, generate and evaluate on a small census table embedded in the package.
 
@@ -107,7 +108,7 @@ def demo(
     """
     from synthgen.demo import run_demo
 
-    run_demo(output_dir, model=model, overwrite=overwrite)
+    run_demo(output_dir, model=model, overwrite=overwrite, epochs=epochs)
 
 
 def register(app: typer.Typer) -> None:
