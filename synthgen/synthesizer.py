@@ -65,20 +65,24 @@ class TabularSynthesizer:
             )
         return MODELS[self.model]
 
-    def train_config(self) -> TrainConfig:
-        defaults = self._kind().train_defaults
-        cfg = dataclasses.replace(defaults, seed=self.seed)
-        if self.epochs is not None:
-            if self.epochs < 1:
-                raise UsageError(f"--epochs must be at least 1, got {self.epochs}.")
-            cfg = dataclasses.replace(
-                cfg, epochs=self.epochs, min_epochs=min(cfg.min_epochs, self.epochs)
-            )
+    def train_config(self, n_rows: int | None = None) -> TrainConfig:
+        """The loop settings for this fit: the kind's defaults, then the user's overrides.
+        Without ``epochs``, the epoch count follows the table size (see ``ModelKind``)."""
+        kind = self._kind()
+        cfg = dataclasses.replace(kind.train_defaults, seed=self.seed)
         if self.batch_size is not None:
             if self.batch_size < 2:
                 raise UsageError(f"--batch-size must be at least 2, got {self.batch_size}.")
             cfg = dataclasses.replace(cfg, batch_size=self.batch_size)
-        return cfg
+        if self.epochs is not None:
+            if self.epochs < 1:
+                raise UsageError(f"--epochs must be at least 1, got {self.epochs}.")
+            epochs = self.epochs
+        elif n_rows is not None:
+            epochs = kind.default_epochs(n_rows, cfg.batch_size)
+        else:
+            epochs = cfg.epochs
+        return dataclasses.replace(cfg, epochs=epochs, min_epochs=min(cfg.min_epochs, epochs))
 
     def fit(
         self,
@@ -93,7 +97,7 @@ class TabularSynthesizer:
         if len(data) < 10:
             raise DataError(f"Only {len(data)} rows to fit on; synthgen needs at least 10.")
         device = resolve_device(self.device)
-        train_cfg = self.train_config()
+        train_cfg = self.train_config(len(data))
         started = time.perf_counter()
         self.schema_ = schema
         self.transformer_ = TableTransformer(
@@ -114,6 +118,7 @@ class TabularSynthesizer:
             resume=resume,
             run_key={"model": self.model, "config": self.model_.config_dict()},
         )
+        self.train_config_ = train_cfg
         self.generation_info_ = _generation_info(data, schema)
         self.fit_seconds_ = time.perf_counter() - started
         return self
@@ -158,7 +163,7 @@ class TabularSynthesizer:
             config={
                 "model": self.model,
                 "model_config": self.model_.config_dict(),
-                "train": dataclasses.asdict(self.train_config()),
+                "train": dataclasses.asdict(self.train_config_),
                 "condition_columns": self.model_.condition_columns,
             },
             schema=self.schema_,
@@ -198,6 +203,7 @@ class TabularSynthesizer:
         self.model_.train(False)
         self.schema_ = schema
         self.training_ = loaded.manifest.get("training", {})
+        self.train_config_ = _config_from_dict(TrainConfig, cfg["train"])
         self.generation_info_ = loaded.manifest.get("extra", {}).get("generation", {})
         return self
 

@@ -238,7 +238,8 @@ def test_resume_continues_to_same_model(tmp_path, census, census_schema):
     straight = TabularSynthesizer("vae", epochs=4, batch_size=100, progress=False)
     straight.fit(census, census_schema)
     first = TabularSynthesizer("vae", epochs=4, batch_size=100, progress=False)
-    first.train_config = lambda: _with_epochs(first, 2)  # stop after 2 epochs, as if killed
+    # stop after 2 epochs, as if killed
+    first.train_config = lambda n_rows=None: _with_epochs(first, 2)
     first.fit(census, census_schema, checkpoint=ckpt)
     assert ckpt.exists()
     resumed = TabularSynthesizer("vae", epochs=4, batch_size=100, progress=False)
