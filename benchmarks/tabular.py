@@ -181,7 +181,15 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="override synthgen epochs")
     ap.add_argument("--rss-rows", type=int, default=10_000_000, help="0 to skip")
     ap.add_argument("--tag", default="tabular")
+    ap.add_argument(
+        "--merge", default="", help="comma-separated tags of earlier runs to merge into --tag"
+    )
     args = ap.parse_args()
+    if args.merge:
+        docs = [json.loads((OUT / f"{t}.json").read_text()) for t in args.merge.split(",")]
+        doc = {**docs[0], "rows": [r for d in docs for r in d["rows"]], "merged": args.merge}
+        write_outputs(doc, args.tag)
+        return
 
     schema_path = Path(args.schema)
     schema, train, test = load(schema_path)
@@ -207,6 +215,7 @@ def main() -> None:
             syn = plain(sample, schema)
             row = {
                 "model": kind,
+                "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
                 "fit_s": fit_s,
                 "rows_per_s": rps,
                 **quality(train_p, syn, meta),
@@ -217,27 +226,33 @@ def main() -> None:
             }
             print(json.dumps(row, default=str), flush=True)
             rows.append(row)
-    OUT.mkdir(parents=True, exist_ok=True)
     doc = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU",
         "trtr_auc": trtr,
         "holdout_exact_copy_rate": holdout_copies,
         "rows": rows,
     }
-    (OUT / f"{args.tag}.json").write_text(json.dumps(doc, indent=2, default=str))
+    write_outputs(doc, args.tag)
+
+
+def write_outputs(doc: dict, tag: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{tag}.json").write_text(json.dumps(doc, indent=2, default=str))
+    trtr, holdout_copies, rows = doc["trtr_auc"], doc["holdout_exact_copy_rate"], doc["rows"]
     lines = [
         f"TRTR ROC-AUC {trtr:.3f}; share of real holdout rows duplicating a train row "
-        f"{holdout_copies:.4f}.",
+        f"{holdout_copies:.4f}. Machine: {doc['machine']}.",
         "",
         "| model | fit s | epochs | gen rows/s (1M, Parquet) | shapes | trends | quality | "
-        "TSTR AUC | detection AUC | exact copies |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "TSTR AUC | detection AUC | exact copies | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['model']} | {r['fit_s']:.0f} | {r['epochs_run']} | {r['rows_per_s']:,.0f} | "
             f"{r['shapes']:.3f} | {r['trends']:.3f} | {r['quality']:.3f} | {r['tstr_auc']:.3f} | "
-            f"{r['detection_auc']:.3f} | {r['exact_copy_rate']:.4f} |"
+            f"{r['detection_auc']:.3f} | {r['exact_copy_rate']:.4f} | "
+            f"{r.get('load_avg_1m_at_end', float('nan')):.1f} |"
         )
     for r in rows:
         if "rss" in r:
@@ -247,7 +262,7 @@ def main() -> None:
                 f"`synthgen generate --rows {rss['rows']:,}` ({r['model']}, Parquet): "
                 f"{rss['seconds']:.0f} s, peak RSS {rss['peak_rss_mb']:.0f} MB."
             )
-    (OUT / f"{args.tag}.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

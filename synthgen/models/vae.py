@@ -27,7 +27,7 @@ class VAEConfig:
     """Network and loss settings of the VAE."""
 
     latent_dim: int = 64
-    hidden: tuple[int, ...] = (256, 256)
+    hidden: tuple[int, ...] = (128, 128)
     lr: float = 1e-3
     weight_decay: float = 1e-5
     beta: float = 1.0  # KL weight
