@@ -148,14 +148,18 @@ def run_sdv(kind: str, train_plain, meta, gen_rows, tmp: Path, epochs: int):
     cls = {"sdv_tvae": TVAESynthesizer, "sdv_ctgan": CTGANSynthesizer}[kind]
     synth = cls(metadata, epochs=epochs)
     t = time.perf_counter()
-    synth.fit(train_plain)
+    synth.fit({"adult": train_plain})  # SDV 2.x takes {table name: frame}
     fit_s = time.perf_counter() - t
-    sample = synth.sample(len(train_plain))
+    sample = _one_table(synth.sample(len(train_plain)))
     t = time.perf_counter()
-    big = synth.sample(gen_rows)
+    big = _one_table(synth.sample(gen_rows))
     big.to_parquet(tmp / f"{kind}.parquet")
     gen_s = time.perf_counter() - t
     return fit_s, gen_rows / gen_s, sample, {"epochs_run": epochs}
+
+
+def _one_table(result) -> pd.DataFrame:
+    return next(iter(result.values())) if isinstance(result, dict) else result
 
 
 def peak_rss_generate(model: Path, rows: int, tmp: Path) -> dict:

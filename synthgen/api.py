@@ -37,8 +37,8 @@ def fit_to_file(
     Training checkpoints go to ``OUTPUT.ckpt`` (for ``--resume``) and are removed once the model
     file is written.
     """
+    from synthgen.device import resolve_device
     from synthgen.io import read_table
-    from synthgen.models.train import resolve_device
     from synthgen.synthesizer import TabularSynthesizer
 
     output = Path(output)

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synthgen.device import resolve_device
 from synthgen.errors import DataError, ModelFileError, UsageError
 from synthgen.modelfile import load_model, save_model
 from synthgen.models import MODELS
 from synthgen.models.layout import Layout
-from synthgen.models.train import TrainConfig, fit_model, resolve_device
+from synthgen.models.train import TrainConfig, fit_model
 from synthgen.schema import TableSchema
 from synthgen.transform import TableTransformer
 
@@ -48,8 +49,10 @@ class TabularSynthesizer:
         device: str = "auto",
         progress: bool = True,
         model_options: dict[str, Any] | None = None,
+        numeric_encoding: str | None = None,
     ) -> None:
         self.model = model
+        self.numeric_encoding = numeric_encoding
         self.epochs = epochs
         self.batch_size = batch_size
         self.seed = seed
@@ -100,9 +103,10 @@ class TabularSynthesizer:
         train_cfg = self.train_config(len(data))
         started = time.perf_counter()
         self.schema_ = schema
-        self.transformer_ = TableTransformer(
-            schema, numeric=kind.numeric_encoding, seed=self.seed
-        ).fit(data)
+        numeric = self.numeric_encoding or kind.numeric_encoding
+        if numeric not in ("mode", "quantile"):
+            raise UsageError(f"numeric_encoding must be 'mode' or 'quantile', not {numeric!r}.")
+        self.transformer_ = TableTransformer(schema, numeric=numeric, seed=self.seed).fit(data)
         matrix = self.transformer_.transform(data)
         layout = Layout.from_transformer(self.transformer_)
         config = kind.cls.config_cls(**(self.model_options or {}))

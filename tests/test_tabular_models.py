@@ -111,6 +111,7 @@ def _constrained_table(n: int = 400) -> tuple[pd.DataFrame, object]:
             "amount": rng.gamma(2.0, 50.0, n),
             "level": pd.Series(level, dtype=object),
             "code": pd.Series(code, dtype=object),
+            "email": pd.Series([f"user{i}@example.com" for i in range(n)], dtype=object),
         }
     )
     schema = parse_schema(
@@ -124,6 +125,7 @@ def _constrained_table(n: int = 400) -> tuple[pd.DataFrame, object]:
                 {"name": "amount", "type": "continuous"},
                 {"name": "level", "type": "categorical", "values": ["low", "mid", "high"]},
                 {"name": "code", "type": "categorical", "values": ["1", "2", "3"]},
+                {"name": "email", "type": "categorical", "pii": True},
             ],
             "constraints": [
                 {"type": "range", "column": "amount", "min": 10, "max": 300},
@@ -147,6 +149,8 @@ def test_constraints_hold_and_ids_fresh(kind):
     assert pairs <= {("low", "1"), ("mid", "2"), ("high", "3")}
     assert out["order_id"].is_unique
     assert not set(out["order_id"]) & set(frame["order_id"])
+    assert out["email"].is_unique
+    assert not set(out["email"]) & set(frame["email"])  # pii never copied from the data
 
 
 def test_device_cuda_without_gpu_refused(census, census_schema):

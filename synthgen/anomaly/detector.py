@@ -33,6 +33,7 @@ from synthgen.anomaly.training import (
     stack_snapshots,
     train_autoencoder,
 )
+from synthgen.device import resolve_device
 from synthgen.errors import DataError, ModelFileError, UsageError
 from synthgen.schema import TableSchema
 
@@ -40,23 +41,6 @@ KIND = "anomaly-table"
 SCORE, FLAG, TOP = "anomaly_score", "is_anomaly", "top_columns"
 OUTPUT_COLUMNS = (SCORE, FLAG, TOP)
 TOP_SEPARATOR = ", "
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present; 'cuda' without a GPU is refused (no silent fallback)."""
-    device = (device or "auto").lower()
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UsageError(
-                f"--device {device} was asked for, but no CUDA GPU is available "
-                "(torch.cuda.is_available() is False). Use --device cpu or --device auto."
-            )
-        return torch.device(device)
-    raise UsageError(f"Unknown device '{device}'; use auto, cpu or cuda.")
 
 
 @dataclass

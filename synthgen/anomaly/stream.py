@@ -126,8 +126,11 @@ def score_chunks(
         yield scored
 
 
-def _read_chunks(detector: AnomalyDetector, path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Typed chunks of the detector's schema columns, extra columns of the file kept after them."""
+def read_chunks(
+    detector: AnomalyDetector, path: Path, chunk_rows: int, *, source: str | None = None
+) -> Iterator[pd.DataFrame]:
+    """Typed chunks of the detector's schema columns, extra columns of the file kept after them.
+    Structure is checked (columns, types); values are not (screening scores them)."""
     from synthgen.io import iter_raw, validate_frame
 
     schema = detector.schema_
@@ -135,7 +138,7 @@ def _read_chunks(detector: AnomalyDetector, path: Path, chunk_rows: int) -> Iter
         typed = validate_frame(
             raw,
             schema,
-            source=f"Data file {path}",
+            source=source or f"Data file {path}",
             strict_values=False,
             allow_extra=True,
             row_offset=offset,
@@ -190,7 +193,7 @@ def score_file(
         )
         with TableWriter(tmp_out, detector.schema_, format=fmt) as writer:
             for scored in score_chunks(
-                detector, _read_chunks(detector, data, chunk_rows), t, summary
+                detector, read_chunks(detector, data, chunk_rows), t, summary
             ):
                 writer.write(scored)
         if tmp_rep is not None:

@@ -45,7 +45,7 @@ def fit_cmd(
     Example: synthgen anomalies fit train.csv --schema schemas/adult.yaml -o detector.synth
     """
     from synthgen.anomaly import AnomalyDetector
-    from synthgen.anomaly.detector import resolve_device
+    from synthgen.device import resolve_device
     from synthgen.io import read_table
     from synthgen.outputs import check_output
     from synthgen.schema import TableSchema, load_schema
@@ -100,8 +100,8 @@ def score_cmd(
     --report screening.html
     """
     from synthgen.anomaly import AnomalyDetector
-    from synthgen.anomaly.detector import resolve_device
     from synthgen.anomaly.stream import score_file
+    from synthgen.device import resolve_device
 
     if contamination is not None and threshold is not None:
         raise UsageError("Give either --contamination or --threshold, not both.")

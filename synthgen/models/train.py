@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from synthgen.errors import ModelFileError, UsageError
+from synthgen.device import resolve_device  # noqa: F401  (re-exported for callers)
+from synthgen.errors import ModelFileError
 from synthgen.models.base import TabularModel
 from synthgen.models.checkpoint import (
     flatten_optimizer,
@@ -36,22 +37,6 @@ class TrainConfig:
     patience: int = 8  # evaluations without improvement before stopping
     min_epochs: int = 30
     seed: int = 0
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present; 'cuda' without a GPU is refused (no silent fallback)."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UsageError(
-                f"--device {device} was asked for, but no CUDA GPU is available on this machine "
-                "(torch.cuda.is_available() is False). Use --device cpu or --device auto."
-            )
-        return torch.device(device)
-    raise UsageError(f"Unknown device '{device}'; use auto, cpu or cuda.")
 
 
 def data_fingerprint(matrix: np.ndarray) -> str:

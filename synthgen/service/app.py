@@ -474,8 +474,7 @@ def _score_upload(
     """Score the whole upload into a spooled file first (all or nothing: a bad row anywhere
     is a 422, never a cut stream). Returns (file, rows, flagged, threshold)."""
     from synthgen.anomaly.detector import FLAG
-    from synthgen.anomaly.stream import score_chunks
-    from synthgen.io import iter_raw, validate_frame
+    from synthgen.anomaly.stream import read_chunks, score_chunks
 
     cut = detector.threshold(contamination=contamination, threshold=threshold)
     schema = detector.schema_
@@ -486,26 +485,12 @@ def _score_upload(
         path.write_bytes(data)
         del data
 
-        def typed_chunks() -> Iterator[pd.DataFrame]:
-            for offset, raw in iter_raw(path, chunksize=_SCORE_CHUNK_ROWS):
-                typed = validate_frame(
-                    raw,
-                    schema,
-                    source="The uploaded data",
-                    strict_values=False,
-                    allow_extra=True,
-                    row_offset=offset,
-                )
-                extra = [c for c in raw.columns if c not in set(schema.column_names)]
-                if extra:
-                    typed = pd.concat([typed, raw[extra].reset_index(drop=True)], axis=1)
-                typed.index = pd.RangeIndex(offset, offset + len(typed))
-                yield typed
+        typed_chunks = read_chunks(detector, path, _SCORE_CHUNK_ROWS, source="The uploaded data")
 
         encoder = ChunkEncoder(fmt_out, schema)
         try:
             with lock, torch.no_grad():
-                for scored in score_chunks(detector, typed_chunks(), cut):
+                for scored in score_chunks(detector, typed_chunks, cut):
                     rows += len(scored)
                     flagged += int(scored[FLAG].sum())
                     out.write(encoder.encode(scored))
