@@ -185,6 +185,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="override synthgen epochs")
     ap.add_argument("--rss-rows", type=int, default=10_000_000, help="0 to skip")
     ap.add_argument("--tag", default="tabular")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for this run")
+    ap.add_argument("--keep-samples", type=Path, default=None, help="write each sample as CSV")
     ap.add_argument(
         "--merge", default="", help="comma-separated tags of earlier runs to merge into --tag"
     )
@@ -195,6 +197,10 @@ def main() -> None:
         write_outputs(doc, args.tag)
         return
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     schema_path = Path(args.schema)
     schema, train, test = load(schema_path)
     meta = sdv_metadata(schema)
@@ -217,8 +223,12 @@ def main() -> None:
                     kind, train_p, meta, args.gen_rows, tmp, args.sdv_epochs
                 )
             syn = plain(sample, schema)
+            if args.keep_samples is not None:
+                args.keep_samples.mkdir(parents=True, exist_ok=True)
+                syn.to_csv(args.keep_samples / f"{kind}.csv", index=False)
             row = {
                 "model": kind,
+                "torch_threads": __import__("torch").get_num_threads(),
                 "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
                 "fit_s": fit_s,
                 "rows_per_s": rps,

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import DataError
 from synthgen.outputs import atomic_output
 from synthgen.schema import ColumnSpec, TableSchema, category_label
@@ -77,8 +78,8 @@ _NAN_WORDS = ("nan", "+nan", "-nan")
 _DTYPES = {
     "integer": "Int64",
     "continuous": "float64",
-    "categorical": "str",
-    "id": "str",
+    "categorical": STRING_DTYPE,
+    "id": STRING_DTYPE,
     "boolean": "boolean",
     "datetime": "datetime64[ns]",
 }
@@ -520,9 +521,11 @@ def _as_strings(col: pd.Series) -> pd.Series:
         [u.strip() if isinstance(u, str) else _label(u) for u in uniques], dtype=object
     )
     if len(labels) == 0:
-        return pd.Series(np.full(len(col), np.nan, dtype=object), index=col.index, dtype="str")
+        return pd.Series(
+            np.full(len(col), np.nan, dtype=object), index=col.index, dtype=STRING_DTYPE
+        )
     out = np.where(codes >= 0, labels[np.maximum(codes, 0)], None)
-    return pd.Series(out, index=col.index, dtype="str")
+    return pd.Series(out, index=col.index, dtype=STRING_DTYPE)
 
 
 def _label(value: Any) -> str:

@@ -44,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import DataError, SynthgenError, UsageError
 
 __all__ = ["STEP_TYPES", "PipelineSpec", "Step", "StepResult", "load_spec", "run_pipeline"]
@@ -688,7 +689,7 @@ def _run_anomalies_score(step: Step, ctx: RunContext) -> StepResult:
             if "flagged" in writers and len(flagged):
                 writers["flagged"].write(flagged)
         if "flagged" in writers and writers["flagged"].rows == 0 and last is not None:
-            writers["flagged"].write(last.iloc[:0].astype({TOP: "str"}))  # header only
+            writers["flagged"].write(last.iloc[:0].astype({TOP: STRING_DTYPE}))  # header only
         for key in ("output", "flagged"):
             if key in writers:
                 writers.pop(key).close()

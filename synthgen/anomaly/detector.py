@@ -34,6 +34,7 @@ from synthgen.anomaly.training import (
     train_autoencoder,
 )
 from synthgen.device import resolve_device
+from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import DataError, ModelFileError, UsageError
 from synthgen.schema import TableSchema
 
@@ -262,7 +263,7 @@ class AnomalyDetector:
         out = df.drop(columns=[c for c in OUTPUT_COLUMNS if c in df.columns]).copy()
         out[SCORE] = scores
         out[FLAG] = scores > threshold
-        out[TOP] = pd.Series(self.top_columns(contrib), index=out.index, dtype="str")
+        out[TOP] = pd.Series(self.top_columns(contrib), index=out.index, dtype=STRING_DTYPE)
         return out
 
     # ------------------------------------------------------------------ persistence

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen.dtypes import STRING_DTYPE
 from synthgen.schema import category_label
 from synthgen.transform.base import ColumnEncoder, Span, argmax_rows, one_hot
 
@@ -165,7 +166,7 @@ class CategoricalEncoder(ColumnEncoder):
 
     def _inverse_transform(self, block: np.ndarray, rng: np.random.Generator) -> Any:
         out, _ = self._decode_slots(block, rng)
-        return pd.array(out, dtype="str")  # the typed-frame convention: pandas str, NaN missing
+        return pd.array(out, dtype=STRING_DTYPE)  # typed-frame convention: str, NaN missing
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {
