@@ -10,7 +10,6 @@ import os
 import sys
 import textwrap
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -22,7 +21,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 class _ErrorBoundary(TyperGroup):
     """Top-level group that turns domain errors into a message and an exit code."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except SynthgenError as err:
@@ -38,7 +37,7 @@ def _print_error(message: str) -> None:
     text = textwrap.fill(
         f"Error: {message}", width=width, break_on_hyphens=False, break_long_words=False
     )
-    click.echo(text, err=True)
+    typer.echo(text, err=True)
 
 
 app = typer.Typer(
