@@ -269,6 +269,8 @@ def generate_to_file(
     fmt = table_format(output, fmt)
     synth = TabularSynthesizer.load(model_path, device=device)
     validator = OutputValidator(synth.schema_, rows, seed=0) if validate else None
+    if validator is not None:
+        validator.prefetch()
     with atomic_output(output, overwrite=overwrite, inputs=[model_path]) as tmp:
         with TableWriter(tmp, fmt, synth.schema_) as writer, Progress(disable=not progress) as bar:
             task = bar.add_task("generating", total=rows)

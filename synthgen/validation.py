@@ -8,6 +8,7 @@ the schema. A failure leaves the target untouched and writes the validation resu
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 from synthgen.errors import DataError, GenerationError
 from synthgen.schema import TableSchema
 
-GX_SAMPLE_ROWS = 50_000
+GX_SAMPLE_ROWS = 20_000
 
 
 class OutputValidator:
@@ -39,6 +40,15 @@ class OutputValidator:
         self.seen = 0
         self.problems: list[str] = []
 
+    def prefetch(self) -> threading.Thread:
+        """Import great-expectations in a background thread (seconds of import time) while the
+        rows are being generated; ``finish`` joins it."""
+        from synthgen.evaluate.validity import _gx
+
+        self._prefetch = threading.Thread(target=_gx, name="gx-import", daemon=True)
+        self._prefetch.start()
+        return self._prefetch
+
     def check(self, chunk: pd.DataFrame) -> None:
         from synthgen.io import validate_frame
 
@@ -58,6 +68,9 @@ class OutputValidator:
     def finish(self, target: str | Path) -> dict[str, Any]:
         """Run the GX suite on the sample; on any failure write the result and raise."""
         from synthgen.evaluate.validity import validate_synthetic
+
+        if getattr(self, "_prefetch", None) is not None:
+            self._prefetch.join()
 
         sample = pd.concat(self.samples, ignore_index=True)
         result = validate_synthetic(sample, self.schema)

@@ -98,9 +98,12 @@ def apply_activations(
 
 
 def sample_one_hot(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Draw one category per row from softmax(logits), as a one-hot matrix (inverse CDF)."""
-    probs = torch.softmax(logits.float(), dim=1)
-    u = torch.rand((logits.shape[0], 1), generator=generator).to(logits.device)
-    cdf = probs.cumsum(1)
-    choice = (cdf < u * cdf[:, -1:]).sum(1).clamp_max(logits.shape[1] - 1)
-    return F.one_hot(choice, logits.shape[1]).to(logits.dtype)
+    """Draw one category per row from softmax(logits), as a one-hot matrix.
+
+    Gumbel-max with exponential noise: argmax(logits - log E), E ~ Exp(1), which needs no
+    softmax or cumulative sum.
+    """
+    noise = torch.empty(logits.shape, dtype=torch.float32).exponential_(generator=generator)
+    choice = torch.argmax(logits.float() - noise.log_().to(logits.device), dim=1, keepdim=True)
+    out = torch.zeros(logits.shape, dtype=logits.dtype, device=logits.device)
+    return out.scatter_(1, choice, 1.0)
