@@ -105,7 +105,7 @@ def main() -> int:
     from synthgen.schema import load_schema
 
     schema = load_schema(REPO / "schemas" / "adult.yaml")
-    read = {"na_values": ["?"], "keep_default_na": False}
+    read = {"na_values": ["?", ""], "keep_default_na": False}  # "" = missing, as in the schema
     train = pd.read_csv(DATA / "train.csv", **read)
     test = pd.read_csv(DATA / "test.csv", **read)
     cases = [
