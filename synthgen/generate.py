@@ -57,7 +57,7 @@ class Sampler:
         self.rng = np.random.default_rng(seed)
         self.produced = 0
         self._combos = [
-            (c["columns"], {tuple(v) for v in c["values"]})
+            (c["columns"], pd.MultiIndex.from_tuples([tuple(v) for v in c["values"]]))
             for c in self.info.get("fixed_combinations", [])
         ]
 
@@ -147,8 +147,7 @@ class Sampler:
                 ok = ok.fillna(True).to_numpy(dtype=bool)  # a missing side cannot violate
                 keep &= ok
         for columns, allowed in self._combos:
-            rows = df[columns].astype(object).map(_label).itertuples(index=False, name=None)
-            keep &= np.fromiter((r in allowed for r in rows), dtype=bool, count=len(df))
+            keep &= combination_keys(df, columns).isin(allowed)
         return df[keep]
 
     def _clip(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -223,6 +222,16 @@ class Sampler:
         parts = [f"{k}={v}" for k, v in {**self.rejected}.items()]
         parts += [f"{k}=<slot {v}>" for k, v in self.fixed.items()]
         return "{" + ", ".join(parts) + "}" if parts else "{}"
+
+
+def combination_keys(frame: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
+    """The rows' value combinations as labels (str, None for missing), vectorised: what
+    fixed_combinations constraints store at fit time and check at generation."""
+    labels = {
+        name: frame[name].astype("string").to_numpy(dtype=object, na_value=None)
+        for name in columns
+    }
+    return pd.MultiIndex.from_arrays([labels[name] for name in columns], names=columns)
 
 
 def _label(value: Any) -> Any:

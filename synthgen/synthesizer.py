@@ -214,6 +214,7 @@ class TabularSynthesizer:
 
 def _generation_info(data: pd.DataFrame, schema: TableSchema) -> dict[str, Any]:
     """What generation needs beyond the model: id styles and allowed fixed combinations."""
+    from synthgen.generate import combination_keys
     from synthgen.schema import FixedCombinationsConstraint
 
     ids = {}
@@ -229,8 +230,8 @@ def _generation_info(data: pd.DataFrame, schema: TableSchema) -> dict[str, Any]:
     combos = []
     for con in schema.constraints:
         if isinstance(con, FixedCombinationsConstraint):
-            seen = data[con.columns].astype(str).drop_duplicates()
-            combos.append({"columns": con.columns, "values": seen.to_numpy().tolist()})
+            seen = combination_keys(data, con.columns).unique()
+            combos.append({"columns": con.columns, "values": [list(v) for v in seen]})
     return {"ids": ids, "fixed_combinations": combos, "n_train": int(len(data))}
 
 
