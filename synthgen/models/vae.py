@@ -259,35 +259,38 @@ class TabularVAE(TabularModel):
         return np.full(k, group, dtype=np.int64), gmm.weights_, gmm.means_, chol
 
     def _sample_z(self, pick: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Latents for rows whose condition vectors are ``c_pool[pick]`` (-1: not from the pool)."""
+        """Latents for rows whose condition vectors are ``c_pool[pick]`` (-1: not from the pool).
+
+        Rows are grouped by their condition's mixture (one sort); each group's latents are drawn
+        component by component into one contiguous block, shuffled within the group, and put
+        back in row order with a single scatter.
+        """
         n, d = len(pick), self.config.latent_dim
-        z = torch.randn(n, d, generator=generator).to(self.device)
+        z = torch.randn(n, d, generator=generator)
         if len(self.prior_weights) == 0:
-            return z
+            return z.to(self.device)
         k = int(self.prior_active.sum())
-        eps = torch.randn(n, k, generator=generator)
-        groups = self.prior_group.cpu()
-        weights = self.prior_weights.cpu()
-        own = torch.isin(pick, groups)
-        row_group = torch.where(own, pick, torch.full_like(pick, -1))
-        comp = torch.empty(n, dtype=torch.long)
-        for g in torch.unique(row_group).tolist():
-            rows = (row_group == g).nonzero().squeeze(1)
+        groups, weights = self.prior_group.cpu(), self.prior_weights.cpu()
+        means, chol = self.prior_means.cpu(), self.prior_chol.cpu()
+        row_group = torch.where(torch.isin(pick, groups), pick, torch.full_like(pick, -1))
+        order = torch.argsort(row_group, stable=True)
+        labels, counts = torch.unique_consecutive(row_group[order], return_counts=True)
+        blocks = []
+        for g, count in zip(labels.tolist(), counts.tolist(), strict=True):
             members = (groups == g).nonzero().squeeze(1)
-            draw = torch.multinomial(weights[members], len(rows), True, generator=generator)
-            comp[rows] = members[draw]
-        active = torch.empty(n, k, device=self.device)
-        order = torch.argsort(comp, stable=True)
-        sizes = torch.bincount(comp, minlength=len(weights)).tolist()
-        start = 0
-        for j, size in enumerate(sizes):  # contiguous rows per component: one matmul each
-            if size:
-                rows = order[start : start + size].to(self.device)
-                seg = eps[order[start : start + size]].to(self.device)
-                active[rows] = torch.addmm(self.prior_means[j], seg, self.prior_chol[j].T)
-                start += size
-        z[:, self.prior_active] = active
-        return z
+            draws = torch.multinomial(weights[members], count, True, generator=generator)
+            sizes = torch.bincount(draws, minlength=len(members)).tolist()
+            parts = [
+                torch.addmm(means[m], torch.randn(size, k, generator=generator), chol[m].T)
+                for m, size in zip(members.tolist(), sizes, strict=True)
+                if size
+            ]
+            block = torch.cat(parts)
+            blocks.append(block[torch.randperm(count, generator=generator)])
+        active = torch.empty(n, k)
+        active[order] = torch.cat(blocks)
+        z[:, self.prior_active.cpu()] = active
+        return z.to(self.device)
 
     # --- generation ------------------------------------------------------------------------
     @torch.no_grad()
