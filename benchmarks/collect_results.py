@@ -26,6 +26,9 @@ def main() -> None:
         path = HERE / "results" / f"{name}.md"
         if path.exists():
             parts += [f"## {title}", "", path.read_text().strip(), ""]
+            notes = HERE / "results" / f"{name}_notes.md"
+            if notes.exists():
+                parts += [notes.read_text().strip(), ""]
     (HERE / "RESULTS.md").write_text("\n".join(parts).rstrip() + "\n")
     print(f"wrote {HERE / 'RESULTS.md'}")
 
