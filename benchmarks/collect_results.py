@@ -25,7 +25,10 @@ def main() -> None:
     for name, title in SECTIONS:
         path = HERE / "results" / f"{name}.md"
         if path.exists():
-            parts += [f"## {title}", "", path.read_text().strip(), ""]
+            body = path.read_text().strip()
+            if body.startswith("#"):  # the section's own heading gives way to ours
+                body = body.split("\n", 1)[1].strip() if "\n" in body else ""
+            parts += [f"## {title}", "", body, ""]
             notes = HERE / "results" / f"{name}_notes.md"
             if notes.exists():
                 parts += [notes.read_text().strip(), ""]
