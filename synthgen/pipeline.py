@@ -274,6 +274,21 @@ def _thread_limit(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _reuse(
+    step: Step, ctx: RunContext, fingerprint: str, outputs: list[str]
+) -> StepResult | None:
+    """The "reused" result when the step's model is up to date (and not --force), else None."""
+    if ctx.force or not _up_to_date(step.options["output"], fingerprint):
+        return None
+    return StepResult(
+        step.name,
+        step.type,
+        "reused",
+        outputs=outputs,
+        details={"reused": True, "fingerprint": fingerprint},
+    )
+
+
 def _make_folders(step: Step) -> None:
     for key in STEP_TYPES[step.type].outputs:
         target = step.options.get(key)
@@ -405,14 +420,9 @@ def _run_fit(step: Step, ctx: RunContext) -> StepResult:
     }
     fingerprint = _fingerprint(step, o["data"], schema, settings)
     outputs = [str(o["output"]), str(_sidecar(o["output"]))]
-    if not ctx.force and _up_to_date(o["output"], fingerprint):
-        return StepResult(
-            step.name,
-            step.type,
-            "reused",
-            outputs=outputs,
-            details={"reused": True, "fingerprint": fingerprint},
-        )
+    reused = _reuse(step, ctx, fingerprint, outputs)
+    if reused is not None:
+        return reused
     if settings["model_options"] is None:
         summary = fit_to_file(
             o["data"],
@@ -615,14 +625,9 @@ def _run_anomalies_fit(step: Step, ctx: RunContext) -> StepResult:
     settings = {k: o[k] for k in _DETECTOR_SETTINGS if o.get(k) is not None}
     fingerprint = _fingerprint(step, o["data"], schema, settings)
     outputs = [str(o["output"]), str(_sidecar(o["output"]))]
-    if not ctx.force and _up_to_date(o["output"], fingerprint):
-        return StepResult(
-            step.name,
-            step.type,
-            "reused",
-            outputs=outputs,
-            details={"reused": True, "fingerprint": fingerprint},
-        )
+    reused = _reuse(step, ctx, fingerprint, outputs)
+    if reused is not None:
+        return reused
     try:
         detector = AnomalyDetector(**settings, device=_opt(step, "device", str, "auto"))
     except TypeError as err:
