@@ -14,7 +14,6 @@ from synthgen.errors import OutputError
 
 console = Console(stderr=True)
 HOLDOUT_ROWS = 1000
-DEMO_EPOCHS = 100  # about 700 optimiser steps on 4,000 rows: a demo in about a minute
 
 
 def demo_paths() -> tuple[Path, Path]:
@@ -58,7 +57,7 @@ def run_demo(
     train = frame.iloc[order[HOLDOUT_ROWS:]].reset_index(drop=True)
     console.print(f"[bold]synthgen demo[/]: {len(train)} training rows, {len(holdout)} held out")
 
-    synth = TabularSynthesizer(model, epochs=epochs or DEMO_EPOCHS, seed=0).fit(train, schema)
+    synth = TabularSynthesizer(model, epochs=epochs, seed=0).fit(train, schema)
     synth.save(model_path, overwrite=overwrite)
     fit_s = synth.fit_seconds_
     t = time.perf_counter()

@@ -100,7 +100,9 @@ def demo(
     ),
     model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier demo outputs."),
-    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs [default: 100]."),
+    epochs: int | None = typer.Option(
+        None, "--epochs", help="Maximum epochs [default: the model's]."
+    ),
 ) -> None:
     """Fit, generate and evaluate on a small census table embedded in the package.
 
