@@ -167,8 +167,19 @@ def peak_rss_generate(model: Path, rows: int, tmp: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "synthgen.cli.main", "generate", str(model), "--rows", str(rows),
-         "-o", str(tmp / "big.parquet"), "--overwrite", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "synthgen.cli.main",
+            "generate",
+            str(model),
+            "--rows",
+            str(rows),
+            "-o",
+            str(tmp / "big.parquet"),
+            "--overwrite",
+            "-q",
+        ],
         check=True,
     )
     seconds = time.perf_counter() - t

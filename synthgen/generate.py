@@ -228,8 +228,7 @@ def combination_keys(frame: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
     """The rows' value combinations as labels (str, None for missing), vectorised: what
     fixed_combinations constraints store at fit time and check at generation."""
     labels = {
-        name: frame[name].astype("string").to_numpy(dtype=object, na_value=None)
-        for name in columns
+        name: frame[name].astype("string").to_numpy(dtype=object, na_value=None) for name in columns
     }
     return pd.MultiIndex.from_arrays([labels[name] for name in columns], names=columns)
 

@@ -274,9 +274,7 @@ def _thread_limit(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _reuse(
-    step: Step, ctx: RunContext, fingerprint: str, outputs: list[str]
-) -> StepResult | None:
+def _reuse(step: Step, ctx: RunContext, fingerprint: str, outputs: list[str]) -> StepResult | None:
     """The "reused" result when the step's model is up to date (and not --force), else None."""
     if ctx.force or not _up_to_date(step.options["output"], fingerprint):
         return None

@@ -47,8 +47,19 @@ def _run(*args: str):
 
 def test_balance_brings_every_class_to_the_majority(fitted):
     out = fitted["folder"] / "balanced.csv"
-    res = _run("augment", fitted["data"], "--model", fitted["model"], "--balance", "income",
-               "-o", out, "-q", "--seed", "3")
+    res = _run(
+        "augment",
+        fitted["data"],
+        "--model",
+        fitted["model"],
+        "--balance",
+        "income",
+        "-o",
+        out,
+        "-q",
+        "--seed",
+        "3",
+    )
     assert res.exit_code == 0, res.output
     before = fitted["frame"]["income"].value_counts()
     got = pd.read_csv(out, keep_default_na=False, na_values=[""])
@@ -71,8 +82,18 @@ def test_balance_brings_every_class_to_the_majority(fitted):
 
 def test_no_provenance_and_parquet_output(fitted):
     out = fitted["folder"] / "plain.parquet"
-    res = _run("augment", fitted["data"], "--model", fitted["model"], "--rows", "37",
-               "--no-provenance", "-o", out, "-q")
+    res = _run(
+        "augment",
+        fitted["data"],
+        "--model",
+        fitted["model"],
+        "--rows",
+        "37",
+        "--no-provenance",
+        "-o",
+        out,
+        "-q",
+    )
     assert res.exit_code == 0, res.output
     got = pd.read_parquet(out)
     schema = fitted["synth"].schema_

@@ -22,9 +22,7 @@ SCHEMA = parse_schema(
 
 def _write(path: Path, **kw) -> Path:
     tensors = {"net.weight": torch.arange(12, dtype=torch.float32).reshape(3, 4)}
-    return save_model(
-        path, kind="table-vae", config={"x": 1}, schema=SCHEMA, tensors=tensors, **kw
-    )
+    return save_model(path, kind="table-vae", config={"x": 1}, schema=SCHEMA, tensors=tensors, **kw)
 
 
 def _rewrite(src: Path, dst: Path, *, manifest=None, weights=None, drop=(), add=None) -> Path:
@@ -123,7 +121,10 @@ def test_cli_refuses_tampered_model_cleanly(tmp_path):
 
 def test_detector_refused_by_generate(tmp_path):
     path = save_model(
-        tmp_path / "d.synth", kind="anomaly-table", config={}, schema=SCHEMA,
+        tmp_path / "d.synth",
+        kind="anomaly-table",
+        config={},
+        schema=SCHEMA,
         tensors={"w": torch.zeros(2)},
     )
     with pytest.raises(ModelFileError, match="needs a 'table' model"):

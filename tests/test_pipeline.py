@@ -24,10 +24,24 @@ def _text(res) -> str:
     """CLI output with line wrapping undone (errors are wrapped at 100 columns)."""
     return " ".join(res.output.split())
 
-FIT = {"name": "fit", "type": "fit", "data": "in/train.csv", "schema": "in/census.yaml",
-       "output": "out/census.synth", "epochs": 2, "batch_size": 100}
-GENERATE = {"name": "generate", "type": "generate", "model": "out/census.synth", "rows": 120,
-            "output": "out/synthetic.csv", "seed": 1}
+
+FIT = {
+    "name": "fit",
+    "type": "fit",
+    "data": "in/train.csv",
+    "schema": "in/census.yaml",
+    "output": "out/census.synth",
+    "epochs": 2,
+    "batch_size": 100,
+}
+GENERATE = {
+    "name": "generate",
+    "type": "generate",
+    "model": "out/census.synth",
+    "rows": 120,
+    "output": "out/synthetic.csv",
+    "seed": 1,
+}
 
 
 @pytest.fixture()
@@ -101,10 +115,21 @@ def test_failed_middle_step_names_the_step_and_keeps_earlier_outputs(job):
     steps = [
         FIT,
         GENERATE,
-        {"name": "check-synthetic", "type": "validate", "data": "out/synthetic.csv",
-         "schema": "in/missing-schema.yaml", "output": "out/validation.json"},
-        {"name": "balance", "type": "augment", "data": "in/train.csv",
-         "model": "out/census.synth", "balance": "income", "output": "out/balanced.csv"},
+        {
+            "name": "check-synthetic",
+            "type": "validate",
+            "data": "out/synthetic.csv",
+            "schema": "in/missing-schema.yaml",
+            "output": "out/validation.json",
+        },
+        {
+            "name": "balance",
+            "type": "augment",
+            "data": "in/train.csv",
+            "model": "out/census.synth",
+            "balance": "income",
+            "output": "out/balanced.csv",
+        },
     ]
     res = _run(_write(job, steps))
     assert res.exit_code == 1
@@ -127,14 +152,32 @@ def test_failed_middle_step_names_the_step_and_keeps_earlier_outputs(job):
 def test_augment_and_anomaly_steps(job):
     steps = [
         FIT,
-        {"name": "balance", "type": "augment", "data": "in/train.csv",
-         "model": "out/census.synth", "balance": "income", "output": "out/balanced.parquet"},
-        {"name": "detector", "type": "anomalies_fit", "data": "in/train.csv",
-         "schema": "in/census.yaml", "output": "out/detector.synth", "epochs": 2,
-         "members": 2},
-        {"name": "screen", "type": "anomalies_score", "data": "in/train.csv",
-         "model": "out/detector.synth", "contamination": 0.05,
-         "flagged": "out/flagged.csv", "report": "out/screen.html"},
+        {
+            "name": "balance",
+            "type": "augment",
+            "data": "in/train.csv",
+            "model": "out/census.synth",
+            "balance": "income",
+            "output": "out/balanced.parquet",
+        },
+        {
+            "name": "detector",
+            "type": "anomalies_fit",
+            "data": "in/train.csv",
+            "schema": "in/census.yaml",
+            "output": "out/detector.synth",
+            "epochs": 2,
+            "members": 2,
+        },
+        {
+            "name": "screen",
+            "type": "anomalies_score",
+            "data": "in/train.csv",
+            "model": "out/detector.synth",
+            "contamination": 0.05,
+            "flagged": "out/flagged.csv",
+            "report": "out/screen.html",
+        },
     ]
     res = _run(_write(job, steps))
     assert res.exit_code == 0, res.output

@@ -171,8 +171,23 @@ def test_cli_fit_generate_byte_identical(tmp_path, census_csv):
         model = tmp_path / f"{name}.synth"
         res = runner.invoke(
             app,
-            ["fit", str(census_csv), "--schema", str(schema), "-o", str(model), "--epochs", "2",
-             "--batch-size", "100", "--seed", "3", "--device", "cpu", "-q"],
+            [
+                "fit",
+                str(census_csv),
+                "--schema",
+                str(schema),
+                "-o",
+                str(model),
+                "--epochs",
+                "2",
+                "--batch-size",
+                "100",
+                "--seed",
+                "3",
+                "--device",
+                "cpu",
+                "-q",
+            ],
         )
         assert res.exit_code == 0, res.output
         out = tmp_path / f"{name}.parquet"
@@ -191,8 +206,17 @@ def test_cli_generate_refusals(tmp_path, census_csv):
     model = tmp_path / "m.synth"
     res = runner.invoke(
         app,
-        ["fit", str(census_csv), "--schema", str(DEMO / "census.yaml"), "-o", str(model),
-         "--epochs", "1", "-q"],
+        [
+            "fit",
+            str(census_csv),
+            "--schema",
+            str(DEMO / "census.yaml"),
+            "-o",
+            str(model),
+            "--epochs",
+            "1",
+            "-q",
+        ],
     )
     assert res.exit_code == 0, res.output
     out = tmp_path / "out.csv"

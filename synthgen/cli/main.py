@@ -62,7 +62,13 @@ def _register() -> None:
     )
 
     for module in (
-        schema_cmd, model_cmd, evaluate_cmd, anomaly_cmd, serve_cmd, augment_cmd, pipeline_cmd
+        schema_cmd,
+        model_cmd,
+        evaluate_cmd,
+        anomaly_cmd,
+        serve_cmd,
+        augment_cmd,
+        pipeline_cmd,
     ):
         module.register(app)
 
