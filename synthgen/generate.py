@@ -25,7 +25,6 @@ from synthgen.schema import (
 )
 from synthgen.transform.categorical import OTHER
 
-OTHER_SLOTS = {OTHER}
 MAX_ATTEMPT_FACTOR = 50  # rejection draws at most this many candidate rows per requested row
 PROBE_ROWS = 2_000
 
@@ -123,7 +122,7 @@ class Sampler:
     def _known_values(self, column: str) -> list[str]:
         for d in self.transformer.discrete_columns_:
             if d.column == column:
-                named = [c for c in d.categories if c is not None and c not in OTHER_SLOTS]
+                named = [c for c in d.categories if c is not None and c != OTHER]
                 return named + list(getattr(d, "grouped", ()))
         return []
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -233,7 +232,3 @@ def _generation_info(data: pd.DataFrame, schema: TableSchema) -> dict[str, Any]:
             seen = combination_keys(data, con.columns).unique()
             combos.append({"columns": con.columns, "values": [list(v) for v in seen]})
     return {"ids": ids, "fixed_combinations": combos, "n_train": int(len(data))}
-
-
-def numpy_rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
