@@ -43,9 +43,9 @@ class OutputValidator:
     def prefetch(self) -> threading.Thread:
         """Import great-expectations in a background thread (seconds of import time) while the
         rows are being generated; ``finish`` joins it."""
-        from synthgen.evaluate.validity import _gx
+        from synthgen.evaluate.validity import preload
 
-        self._prefetch = threading.Thread(target=_gx, name="gx-import", daemon=True)
+        self._prefetch = threading.Thread(target=preload, name="gx-import", daemon=True)
         self._prefetch.start()
         return self._prefetch
 
