@@ -68,11 +68,16 @@ def _corrupt(batch: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
     return bad, broken
 
 
+def _small_fit(rows: pd.DataFrame, schema, seed: int) -> np.ndarray:
+    det = AnomalyDetector(seed=seed, epochs=5, cross_steps=60, device="cpu").fit(rows, schema)
+    return det.score_samples(rows)
+
+
 def test_scores_deterministic_for_a_seed(fit_rows, schema):
     small = fit_rows.iloc[:400]
-    a = AnomalyDetector(seed=3, epochs=5, device="cpu").fit(small, schema).score_samples(small)
-    b = AnomalyDetector(seed=3, epochs=5, device="cpu").fit(small, schema).score_samples(small)
-    c = AnomalyDetector(seed=4, epochs=5, device="cpu").fit(small, schema).score_samples(small)
+    a = _small_fit(small, schema, 3)
+    b = _small_fit(small, schema, 3)
+    c = _small_fit(small, schema, 4)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -115,18 +120,38 @@ def test_corrupted_adult_rows_are_caught_with_the_right_columns(detector, adult)
     rank = scored["anomaly_score"].rank(ascending=False)
     for i, column in broken.items():
         top = scored.loc[i, "top_columns"].split(", ")
-        # every corrupted row scores above its own clean version, and names the broken column
+        # every corrupted row scores above its own clean version, ranks in the top 5 % of the
+        # 2,000 scored rows, and names the broken column (or the one it contradicts)
         assert scored.loc[i, "anomaly_score"] > clean.loc[i, "anomaly_score"], (i, column)
+        assert rank[i] <= 0.05 * len(bad), (i, column, rank[i])
         assert _RELATED[column] & set(top), (i, column, top)
         if column == "capital-gain":  # out-of-pattern numbers: at the very top, flagged
             assert rank[i] <= 0.01 * len(bad), (i, rank[i])
             assert scored.loc[i, "is_anomaly"]
             assert top[0] == "capital-gain"
-    # as a group the corrupted rows rank above the typical clean row (implausible category
-    # combinations alone do not reach the top few per cent: see the module's docs)
+        if column == "sex":  # a female husband: the contradiction itself is named first
+            assert top[0] in _RELATED["sex"], (i, top)
     others = scored.index[~scored.index.isin(list(broken))]
-    assert rank[list(broken)].median() < 0.5 * rank[others].median()
     assert scored.loc[others, "is_anomaly"].mean() < 0.03
+
+
+def test_redundant_columns_are_masked_together(detector):
+    groups = dict(zip(detector.encoding_.columns_, detector.cross_.layout.groups, strict=True))
+    assert groups["education"] == groups["education-num"] >= 0  # one determines the other
+    assert groups["sex"] != groups["relationship"]  # related, but neither determines the other
+    assert groups["fnlwgt"] == groups["age"] == -1  # numbers are not predicted on their own
+
+
+def test_cross_column_model_can_be_turned_off(fit_rows, schema, tmp_path):
+    small = fit_rows.iloc[:300]
+    det = AnomalyDetector(seed=0, epochs=2, cross_weight=0, device="cpu").fit(small, schema)
+    assert det.cross_ is None
+    plain = det._scores_from_errors(det._group_errors(det.encoding_.transform(small)))[0]
+    np.testing.assert_allclose(det.score_samples(small), plain)
+    # a file without a cross-column model (as written before there was one) loads and scores
+    again = AnomalyDetector.load(det.save(tmp_path / "plain.synth"), device="cpu")
+    assert again.cross_ is None
+    np.testing.assert_array_equal(again.score_samples(small), det.score_samples(small))
 
 
 def test_unseen_categories_and_out_of_range_values_are_scored(detector, adult):

@@ -38,6 +38,9 @@ class AutoencoderConfig:
     activation: str = "relu"
     architecture: str = "mlp"
     groups: int = 1  # members are ``groups`` blocks (training snapshots) of equal size
+    # extra inputs: one mask indicator per source column (0 = a plain autoencoder). A masked
+    # model sees a row with some columns zeroed and flagged, and predicts them from the rest.
+    mask_inputs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,11 +79,13 @@ class MLPAutoencoder(nn.Module):
         self.config = config
         k, d, h, b = config.members, config.n_features, config.hidden, config.bottleneck
         act = _ACTIVATIONS[config.activation]
-        self.encoder = nn.Sequential(EnsembleLinear(k, d, h), act(), EnsembleLinear(k, h, b))
+        d_in = d + config.mask_inputs
+        self.encoder = nn.Sequential(EnsembleLinear(k, d_in, h), act(), EnsembleLinear(k, h, b))
         self.decoder = nn.Sequential(act(), EnsembleLinear(k, b, h), act(), EnsembleLinear(k, h, d))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: ``(batch, features)`` (shared by all members) or ``(members, batch, features)``.
+        """``x``: ``(batch, inputs)`` (shared by all members) or ``(members, batch, inputs)``,
+        where inputs are the features followed by ``mask_inputs`` mask indicators (if any).
         Returns the reconstruction as ``(members, batch, features)``."""
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(self.config.members, -1, -1)

@@ -6,8 +6,10 @@
 
 A row's score is the mean over columns of its *standardised* reconstruction error: each column's
 error (squared error of a standardised numeric value, cross-entropy of a one-hot block, their
-sum where a column has both) divided by that column's mean error on the fitting data. A score of
-about 1 is a typical fitting row; the columns with the largest standardised errors are the row's
+sum where a column has both) divided by that column's mean error on the fitting data, plus, on
+tables with categorical columns, the cross-column term: the nats by which each category is less
+probable given the rest of the row (predicted by a masked-column model) than its base rate. A
+score of about 1-2 is a typical fitting row; the columns contributing most are the row's
 ``top_columns``. Scores depend only on the row and the fitted model (eval mode, no batch
 statistics, no dropout), so they are comparable across batches.
 """
@@ -25,13 +27,19 @@ import torch
 
 from synthgen.anomaly.autoencoder import AutoencoderConfig, build_autoencoder
 from synthgen.anomaly.calibration import ScoreCalibration, check_contamination, resolve_threshold
-from synthgen.anomaly.features import TableEncoding
+from synthgen.anomaly.features import TableEncoding, cross_groups
 from synthgen.anomaly.training import (
+    CrossLayout,
     TrainSettings,
     cpu_threads,
+    cross_layout,
+    log_category_prior,
     predict_group_errors,
+    predict_masked_errors,
+    prior_errors,
     stack_snapshots,
     train_autoencoder,
+    train_masked,
 )
 from synthgen.device import resolve_device
 from synthgen.dtypes import STRING_DTYPE
@@ -42,6 +50,16 @@ KIND = "anomaly-table"
 SCORE, FLAG, TOP = "anomaly_score", "is_anomaly", "top_columns"
 OUTPUT_COLUMNS = (SCORE, FLAG, TOP)
 TOP_SEPARATOR = ", "
+
+
+@dataclass
+class _Cross:
+    """The fitted cross-column model: weights, config, masking groups, category log-prior."""
+
+    model: torch.nn.Module
+    config: AutoencoderConfig
+    layout: CrossLayout
+    log_prior: np.ndarray
 
 
 @dataclass
@@ -68,6 +86,9 @@ class AnomalyDetector:
     contamination: default share of the fitting data flagged when ``score`` is given neither a
                    contamination nor a threshold.
     top_k:         columns listed in ``top_columns``.
+    cross_weight:  weight of the cross-column term (0 turns the masked-column model off).
+    cross_steps:   least optimiser steps for the masked-column model (small tables need more
+                   than their epochs give to learn how columns depend on each other).
     seed, device:  training seed ("same seed, same scores") and "auto" | "cpu" | "cuda".
     """
 
@@ -86,6 +107,8 @@ class AnomalyDetector:
         top_k: int = 3,
         scaling: str = "robust",
         clip: float = 1000.0,
+        cross_weight: float = 1.0,
+        cross_steps: int = 600,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -101,6 +124,8 @@ class AnomalyDetector:
         self.top_k = top_k
         self.scaling = scaling
         self.clip = clip
+        self.cross_weight = cross_weight
+        self.cross_steps = cross_steps
         self.seed = seed
         self.device = device
 
@@ -119,6 +144,8 @@ class AnomalyDetector:
             "top_k": self.top_k,
             "scaling": self.scaling,
             "clip": self.clip,
+            "cross_weight": self.cross_weight,
+            "cross_steps": self.cross_steps,
             "seed": self.seed,
         }
 
@@ -193,32 +220,88 @@ class AnomalyDetector:
             self.model_ = model.to(device).eval()
             self._device = device
             errors = self._group_errors(x)
+            self._fit_cross(frame, x, settings, device, summary)
+            deficit = self._cross_deficit(x)
         means = errors.mean(axis=1)  # (groups, columns)
         floor = 1e-3 * means.mean(axis=1, keepdims=True) + 1e-8
         self.column_scale_ = np.maximum(means, floor)
-        scores = self._scores_from_errors(errors)[0]
+        scores = self._scores_from_errors(errors, deficit)[0]
         self.calibration_ = ScoreCalibration.from_scores(scores)
         summary["fit_seconds"] = round(time.perf_counter() - started, 3)
         summary["device"] = str(device)
         self.training_ = summary
         return self
 
+    def _fit_cross(
+        self, frame: pd.DataFrame, x: np.ndarray, settings: TrainSettings, device, summary: dict
+    ) -> None:
+        """Train the cross-column model (tables with categorical columns, ``cross_weight > 0``)."""
+        from dataclasses import replace
+
+        self.cross_ = None
+        if float(self.cross_weight) <= 0:
+            return
+        layout = self.encoding_.layout_
+        groups = cross_groups(frame, self.schema_, self.encoding_.columns_)
+        if not (groups >= 0).any():
+            return
+        cross = cross_layout(layout, groups)
+        config = AutoencoderConfig(
+            n_features=layout.n_features,
+            hidden=self.config_.hidden,
+            bottleneck=max(self.config_.bottleneck, self.config_.hidden // 4),
+            members=int(self.members),
+            mask_inputs=cross.n_groups,
+        )
+        state, cross_summary = train_masked(
+            x,
+            layout,
+            cross,
+            config,
+            replace(settings, lr=3 * settings.lr),
+            seed=int(self.seed),
+            device=device,
+            min_steps=int(self.cross_steps),
+        )
+        model = build_autoencoder(config)
+        model.load_state_dict(state)
+        self.cross_ = _Cross(model.to(device).eval(), config, cross, log_category_prior(x, layout))
+        summary["cross"] = cross_summary
+
     # ------------------------------------------------------------------ scoring
+    def _cross_deficit(self, x: np.ndarray) -> np.ndarray | None:
+        """Per column, how many nats less probable the row's category is given the rest of the
+        row than its frequency in the fitting data (0 when more probable; ``None`` without a
+        cross-column model)."""
+        cross = getattr(self, "cross_", None)
+        if cross is None:
+            return None
+        layout = self.encoding_.layout_
+        masked = predict_masked_errors(cross.model, x, layout, cross.layout, self._device)
+        return np.maximum(masked - prior_errors(x, layout, cross.log_prior), 0.0)
+
     def _group_errors(self, x: np.ndarray) -> np.ndarray:
         """Per-column errors ``(groups, rows, columns)``, averaged over each group's members."""
         return predict_group_errors(
             self.model_, x, self.encoding_.layout_, self._device, groups=self.config_.groups
         )
 
-    def _scores_from_errors(self, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _scores_from_errors(
+        self, errors: np.ndarray, deficit: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and per-column contributions (their mean is the score): standardised
+        reconstruction errors, plus the cross-column deficits (in nats, summed over columns)."""
         contrib = (errors / self.column_scale_[:, None, :]).mean(axis=0)
+        if deficit is not None:
+            contrib = contrib + float(self.cross_weight) * contrib.shape[1] * deficit
         return contrib.mean(axis=1), contrib
 
     def _score_typed(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         x = self.encoding_.transform(frame)
         with self._threads(self._device):
             errors = self._group_errors(x)
-        return self._scores_from_errors(errors)
+            deficit = self._cross_deficit(x)
+        return self._scores_from_errors(errors, deficit)
 
     def score_samples(self, df: pd.DataFrame) -> np.ndarray:
         """The anomaly score of each row (higher = more anomalous)."""
@@ -282,10 +365,18 @@ class AnomalyDetector:
         tensors["calibration.column_scale"] = torch.from_numpy(
             self.column_scale_.astype(np.float64)
         )
+        config = {"detector": self._params(), "autoencoder": self.config_.to_dict()}
+        cross = getattr(self, "cross_", None)
+        if cross is not None:
+            config["cross"] = cross.config.to_dict()
+            for k, v in cross.model.state_dict().items():
+                tensors[f"cross.model.{k}"] = v.detach().cpu()
+            tensors["cross.groups"] = torch.from_numpy(cross.layout.groups.astype(np.int64))
+            tensors["cross.log_prior"] = torch.from_numpy(cross.log_prior.astype(np.float64))
         return save_model(
             path,
             kind=KIND,
-            config={"detector": self._params(), "autoencoder": self.config_.to_dict()},
+            config=config,
             schema=self.schema_,
             tensors=tensors,
             transformer_state=state,
@@ -294,7 +385,8 @@ class AnomalyDetector:
             extra={
                 "calibration_rows": self.calibration_.n_rows,
                 "columns": list(self.encoding_.columns_),
-                "score": "mean standardised per-column reconstruction error",
+                "score": "mean standardised per-column reconstruction error"
+                + (" + cross-column category deficit (nats)" if cross is not None else ""),
             },
             overwrite=overwrite,
             inputs=tuple(inputs),
@@ -345,6 +437,9 @@ class AnomalyDetector:
             if det.column_scale_.ndim != 2 or det.column_scale_.shape[0] != config.groups:
                 raise ValueError("calibration scales do not match the snapshot groups")
             det.training_ = dict(loaded.manifest.get("training", {}))
+            det.cross_ = None
+            if "cross" in loaded.config:  # files written before the cross-column model have none
+                det.cross_ = _load_cross(loaded.config["cross"], tensors, det.encoding_, dev)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ModelFileError(
                 f"Model file {path} is not a valid table anomaly detector ({err})."
@@ -358,3 +453,26 @@ class AnomalyDetector:
     def __repr__(self) -> str:
         fitted = "fitted" if hasattr(self, "model_") else "unfitted"
         return f"AnomalyDetector(seed={self.seed}, members={self.members}, {fitted})"
+
+
+def _load_cross(
+    config_dict: dict, tensors: dict[str, torch.Tensor], encoding: TableEncoding, device
+) -> _Cross:
+    """The cross-column model stored under ``cross.*`` (raises ValueError/KeyError if broken)."""
+    config = AutoencoderConfig.from_dict(config_dict)
+    groups = tensors["cross.groups"].numpy().astype(np.int64)
+    layout = encoding.layout_
+    if len(groups) != layout.n_columns:
+        raise ValueError("cross-column groups do not match the columns")
+    cross = cross_layout(layout, groups)
+    if cross.n_groups != config.mask_inputs or config.n_features != layout.n_features:
+        raise ValueError("cross-column model does not match its groups")
+    log_prior = tensors["cross.log_prior"].numpy().astype(np.float64)
+    if log_prior.shape != (layout.n_features,):
+        raise ValueError("cross-column prior does not match the encoding")
+    model = build_autoencoder(config)
+    prefix = "cross.model."
+    model.load_state_dict(
+        {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True
+    )
+    return _Cross(model.to(device).eval(), config, cross, log_prior)

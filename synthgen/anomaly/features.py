@@ -154,3 +154,89 @@ class TableEncoding:
 
             raise ModelFileError("The detector's numeric scaler does not match its schema.")
         return self
+
+
+def _codes(values: pd.Series, spec_type: str, name: str, fmt: str | None) -> np.ndarray:
+    """Discrete codes of a column for dependence tests: categories as they are, numbers with few
+    distinct values as they are, other numbers in 16 quantile bins (missing = its own code)."""
+    if spec_type in NUMERIC:
+        x = numeric_values(values, spec_type, name, fmt)
+        ok = ~np.isnan(x)
+        codes = np.full(len(x), -1, dtype=np.int64)
+        uniq = np.unique(x[ok])
+        if len(uniq) <= 32:
+            codes[ok] = np.searchsorted(uniq, x[ok])
+        elif ok.any():
+            edges = np.unique(np.quantile(x[ok], np.linspace(0, 1, 17)[1:-1]))
+            codes[ok] = np.searchsorted(edges, x[ok], side="left")
+        return codes
+    return pd.factorize(values.astype(object), use_na_sentinel=True)[0].astype(np.int64)
+
+
+def _entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def _determines(a: np.ndarray, b: np.ndarray) -> float:
+    """Uncertainty coefficient U(b | a) = 1 - H(b | a) / H(b): 1 when ``a`` determines ``b``
+    (0 for a constant ``b``, which carries nothing to group by)."""
+    hb = _entropy(np.bincount(b - b.min()))
+    if hb <= 1e-12:
+        return 0.0
+    a, b = a - a.min(), b - b.min()
+    joint = np.unique(a * (int(b.max()) + 1) + b, return_counts=True)[1]
+    ha = _entropy(np.bincount(a))
+    return 1.0 - (_entropy(joint) - ha) / hb
+
+
+def cross_groups(
+    frame: pd.DataFrame,
+    schema: TableSchema,
+    columns: list[str],
+    threshold: float = 0.9,
+    max_rows: int = 20_000,
+) -> np.ndarray:
+    """Masking groups for the cross-column model, one id per column (-1: never masked).
+
+    Every categorical/boolean column is masked, together with the columns it determines or
+    that determine it (uncertainty coefficient >= ``threshold`` on the fitting data, e.g.
+    Adult's education and education-num): masking one of two redundant columns would let the
+    model read it back from the other and miss a value that contradicts the rest of the row.
+    Numeric columns join only through such a categorical partner.
+    """
+    n = len(columns)
+    specs = [schema.column(c) for c in columns]
+    categorical = [s.type not in NUMERIC for s in specs]
+    if not any(categorical):
+        return np.full(n, -1, dtype=np.int64)
+    if len(frame) > max_rows:  # evenly spaced rows: enough to see a near-determination
+        frame = frame.iloc[np.linspace(0, len(frame) - 1, max_rows).astype(np.int64)]
+    codes = [_codes(frame[c], s.type, c, s.format) for c, s in zip(columns, specs, strict=True)]
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    # a column with a code for almost every row "determines" everything; it groups nothing
+    few = [len(np.unique(c)) <= max(2, len(frame) // 20) for c in codes]
+
+    def linked(i: int, j: int) -> bool:
+        return (few[i] and _determines(codes[i], codes[j]) >= threshold) or (
+            few[j] and _determines(codes[j], codes[i]) >= threshold
+        )
+
+    for i in range(n):
+        if not categorical[i]:
+            continue
+        for j in range(n):
+            if j == i or (categorical[j] and j < i):
+                continue
+            if linked(i, j):
+                parent[find(j)] = find(i)
+    roots = sorted({find(i) for i in range(n) if categorical[i]})
+    ids = {r: g for g, r in enumerate(roots)}
+    return np.array([ids.get(find(i), -1) for i in range(n)], dtype=np.int64)
