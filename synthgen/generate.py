@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 
+from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import GenerationError, UsageError
 from synthgen.schema import (
     InequalityConstraint,
@@ -128,8 +132,14 @@ class Sampler:
 
     # --- drawing -------------------------------------------------------------------------------
     def _draw(self, n: int) -> pd.DataFrame:
-        matrix = self.model.sample(n, self.fixed, self.torch_gen).cpu().numpy()
-        return self.transformer.inverse_transform(matrix, rng=self.rng)
+        sample_draw = getattr(self.model, "sample_draw", None)
+        if sample_draw is None:  # a model that only makes the one-hot matrix
+            matrix = self.model.sample(n, self.fixed, self.torch_gen).cpu().numpy()
+            return self.transformer.inverse_transform(matrix, rng=self.rng)
+        draw = sample_draw(n, self.fixed, self.torch_gen)
+        return self.transformer.inverse_transform_parts(
+            draw.values.cpu().numpy(), draw.codes.cpu().numpy(), rng=self.rng
+        )
 
     def _accept(self, df: pd.DataFrame) -> pd.DataFrame:
         keep = np.ones(len(df), dtype=bool)
@@ -156,18 +166,25 @@ class Sampler:
         return df
 
     def _add_fresh_columns(self, df: pd.DataFrame, start: int) -> pd.DataFrame:
+        """Fresh id/pii values (built in Arrow, no Python strings); columns in schema order."""
         ids = self.info.get("ids", {})
+        columns: dict[str, Any] = {}
         for col in self.schema.columns:
             if col.type != "id" and not col.pii:
+                columns[col.name] = df[col.name]
                 continue
             style = ids.get(col.name, {"style": "token", "prefix": col.name})
             counter = np.arange(start, start + len(df), dtype=np.int64)
             if style["style"] == "int":
-                values = (counter + style["start"]).astype(str)
-            else:
-                values = np.char.add(f"{style['prefix']}-{self.seed:x}-", counter.astype(str))
-            df[col.name] = pd.Series(values, index=df.index, dtype=object)
-        return df[[c.name for c in self.schema.columns]]
+                counter += style["start"]
+            text = pc.cast(pa.array(counter), pa.large_string())
+            if style["style"] != "int":
+                prefix = pa.scalar(f"{style['prefix']}-{self.seed:x}-", pa.large_string())
+                text = pc.binary_join_element_wise(prefix, text, pa.scalar("", pa.large_string()))
+            columns[col.name] = pd.Series(
+                STRING_DTYPE.__from_arrow__(text), index=df.index, name=col.name
+            )
+        return pd.DataFrame(columns, index=df.index, copy=False)
 
     def chunks(self, n: int, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
         """Yield chunks that add up to exactly ``n`` rows, or raise GenerationError."""
@@ -196,6 +213,12 @@ class Sampler:
         have = 0
         while self.produced < n:
             want = min(chunk_rows, n - self.produced)
+            if not needs_filter:  # every drawn row is kept: draw the chunk exactly
+                out = self._draw(want)
+                out = self._add_fresh_columns(self._clip(out), self.produced)
+                self.produced += len(out)
+                yield out
+                continue
             while have < want:
                 if drawn >= budget:
                     raise GenerationError(
@@ -279,12 +302,27 @@ def generate_to_file(
     if validator is not None:
         validator.prefetch()
     with atomic_output(output, overwrite=overwrite, inputs=[model_path]) as tmp:
-        with TableWriter(tmp, fmt, synth.schema_) as writer, Progress(disable=not progress) as bar:
+        with (
+            TableWriter(tmp, fmt, synth.schema_) as writer,
+            Progress(disable=not progress) as bar,
+            ThreadPoolExecutor(1, thread_name_prefix="synthgen-write") as pool,
+        ):
             task = bar.add_task("generating", total=rows)
-            for chunk in synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows):
+
+            def store(chunk: pd.DataFrame) -> None:
                 if validator is not None:
                     validator.check(chunk)
                 writer.write(chunk)
                 bar.advance(task, len(chunk))
+
+            # one chunk is checked and written (mostly in Arrow, without the GIL) while the
+            # next is drawn; at most one is pending, so memory stays flat
+            pending: Future | None = None
+            for chunk in synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows):
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(store, chunk)
+            if pending is not None:
+                pending.result()
         result = validator.finish(output) if validator is not None else None
     return {"rows": rows, "output": str(output), "format": fmt, "validation": result}

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from synthgen.models.base import TabularModel
-from synthgen.models.layout import Layout, apply_activations
+from synthgen.models.layout import Draw, Layout, apply_activations, cpu_bf16, sample_codes
 
 
 @dataclass
@@ -239,6 +239,11 @@ class TabularCGAN(TabularModel):
     # --- generation ------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> torch.Tensor:
+        return self.layout.to_matrix(self.sample_draw(n, fixed, generator))
+
+    @torch.no_grad()
+    def sample_draw(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> Draw:
+        """``n`` rows in span form (scalar values and drawn slots), in layout order."""
         self.train(False)
         dev = self.device
         cond = torch.zeros(n, self.cond_dim, device=dev)
@@ -254,15 +259,26 @@ class TabularCGAN(TabularModel):
                 idx = torch.tensor(self.cond_offsets)[col] + cat
                 cond[torch.arange(n), idx.to(dev)] = 1.0
         z = torch.randn(n, self.config.embedding_dim, generator=generator).to(dev)
-        with self.autocast():
+        fast = dev.type == "cpu" and cpu_bf16()  # bfloat16 matmuls where the CPU has them
+        with torch.autocast("cpu", dtype=torch.bfloat16) if fast else self.autocast():
             raw = self.generator(torch.cat([z, cond], 1)).float()
-        out = apply_activations(raw, self.layout, hard_sample=True, generator=generator)
+        raw_t = raw.T.contiguous()  # (dim, n): every span a contiguous slab
+        del raw
+        scalars = self.layout.scalar_blocks
+        if any(b.width != 1 for b in scalars):  # pragma: no cover - transformer invariant
+            raise ValueError("the GAN expects scalar spans of width 1")
+        values = raw_t[[b.start for b in scalars]]
+        tanh = torch.tensor(
+            [b.activation == "tanh" for b in scalars], dtype=torch.bool, device=dev
+        ).unsqueeze(1)
+        values = torch.where(tanh, torch.tanh(values), values)
+        softmax = self.layout.softmax_blocks
+        codes = sample_codes(raw_t, softmax, generator)
+        starts = [b.start for b in softmax]
         for d in self.layout.discrete:
             if d.column in fixed:
-                block = torch.zeros(n, d.width, device=dev)
-                block[:, fixed[d.column]] = 1.0
-                out[:, d.start : d.start + d.width] = block
-        return out
+                codes[starts.index(d.start)] = fixed[d.column]
+        return Draw(values.T, codes.T)
 
     def _sample_categories(self, col: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Category per row by the training frequency of the row's column (vectorised)."""

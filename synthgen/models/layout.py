@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +31,21 @@ class DiscreteBlock:
     start: int
     width: int
     counts: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Sampled rows in span form, what generation decodes (no one-hot matrix is built).
+
+    ``values`` (n, S) float32: one column per scalar span (tanh/linear), in layout order.
+    ``codes`` (n, B) int64: the slot drawn in every softmax span, in layout order.
+    """
+
+    values: torch.Tensor
+    codes: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.codes)
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,28 @@ class Layout:
             pos += b.width
         return Layout(tuple(blocks), ())
 
+    @property
+    def scalar_blocks(self) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if b.activation != "softmax")
+
+    @property
+    def softmax_blocks(self) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if b.activation == "softmax")
+
+    def to_matrix(self, draw: Draw) -> torch.Tensor:
+        """The (n, dim) matrix of a draw: scalars in place, one-hot blocks hard."""
+        n = len(draw)
+        out = torch.zeros(n, self.dim, device=draw.values.device)
+        scalars = self.scalar_blocks
+        if scalars:
+            pos = torch.tensor([b.start for b in scalars], device=out.device)
+            out[:, pos] = draw.values.to(out.dtype)
+        softmax = self.softmax_blocks
+        if softmax:
+            starts = torch.tensor([b.start for b in softmax], device=out.device)
+            out.scatter_(1, draw.codes.to(out.device) + starts, 1.0)
+        return out
+
     def columns_index(self, columns: list[str]) -> torch.Tensor:
         """Indices into the matrix of the given columns' blocks, in layout order."""
         idx = [i for b in self.blocks if b.column in columns for i in range(b.start, b.end)]
@@ -98,12 +136,47 @@ def apply_activations(
 
 
 def sample_one_hot(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Draw one category per row from softmax(logits), as a one-hot matrix.
-
-    Gumbel-max: argmax(logits + G) with G = -log(-log U), U uniform; no softmax or cumulative
-    sum is needed, and uniform draws are several times cheaper than exponential ones on CPU.
-    """
-    neg_gumbel = torch.rand(logits.shape, generator=generator).log_().neg_().log_()
-    choice = torch.argmax(logits.float() - neg_gumbel.to(logits.device), dim=1, keepdim=True)
+    """Draw one category per row from softmax(logits), as a one-hot matrix."""
+    u = torch.rand(len(logits), generator=generator).to(logits.device)
+    choice = sample_slots(logits.T, u).long().unsqueeze(1)
     out = torch.zeros(logits.shape, dtype=logits.dtype, device=logits.device)
     return out.scatter_(1, choice, 1.0)
+
+
+def sample_slots(logits_t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """One slot per column of ``logits_t`` (width, n), drawn from the softmax over its rows by
+    inverse CDF with the uniforms ``u`` (n,); int32.
+
+    Needs one exp per logit and one uniform per column, no normalisation and no Gumbel noise:
+    the slot is the number of cumulative weights below ``u`` times the total weight. With the
+    slots along dim 0 every step is an elementwise pass across the columns.
+    """
+    weight = logits_t.to(torch.float32, copy=True)  # worked on in place; the input is kept
+    cdf = weight.sub_(weight.amax(0)).exp_().cumsum_(0)
+    # a handful of whole-block operations (not one per slot): few thread hand-offs
+    return (cdf[:-1] < cdf[-1] * u).sum(0, dtype=torch.int32)
+
+
+def sample_codes(
+    raw_t: torch.Tensor, blocks: tuple[Block, ...], generator: torch.Generator | None
+) -> torch.Tensor:
+    """The drawn slot of every softmax block of transposed logits ``raw_t`` (dim, n), as a
+    (len(blocks), n) int64 matrix; the uniforms of all blocks come from one draw."""
+    n = raw_t.shape[1]
+    codes = torch.empty(len(blocks), n, dtype=torch.long, device=raw_t.device)
+    if blocks:
+        u = torch.rand(len(blocks), n, generator=generator).to(raw_t.device)
+        for j, b in enumerate(blocks):
+            codes[j] = sample_slots(raw_t[b.start : b.end], u[j])
+    return codes
+
+
+@functools.cache
+def cpu_bf16() -> bool:
+    """Whether this CPU has native bfloat16 matmuls (AVX512-BF16 or AMX): decoding in bfloat16
+    there is several times faster than float32 and only rounds the logits."""
+    check = torch.cpu
+    try:
+        return bool(check._is_avx512_bf16_supported() or check._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - other torch builds
+        return False

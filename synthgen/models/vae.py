@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from synthgen.models.base import TabularModel
-from synthgen.models.layout import Layout, sample_one_hot
+from synthgen.models.layout import Draw, Layout, cpu_bf16, sample_codes
 
 MIN_GROUP_ROWS = 200  # a condition vector this frequent gets its own latent mixture
 MAX_PRIOR_GROUPS = 64
@@ -88,6 +88,7 @@ class TabularVAE(TabularModel):
         self.scalar_pos = torch.tensor([b.start for b in scalars], dtype=torch.long)
         self.scalar_tanh = torch.tensor([b.activation == "tanh" for b in scalars], dtype=torch.bool)
         x_dim, c_dim = self.x_layout.dim, len(self.c_index)
+        self._value_order, self._code_order = _merge_orders(layout, set(condition_columns))
         self.encoder = Encoder(x_dim, c_dim, config)
         self.decoder = Decoder(x_dim, c_dim, len(self.scalar_pos), config)
         self.prior_active = torch.zeros(config.latent_dim, dtype=torch.bool)
@@ -258,62 +259,137 @@ class TabularVAE(TabularModel):
         chol = np.linalg.cholesky(gmm.covariances_)
         return np.full(k, group, dtype=np.int64), gmm.weights_, gmm.means_, chol
 
-    def _sample_z(self, pick: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Latents for rows whose condition vectors are ``c_pool[pick]`` (-1: not from the pool).
+    def _sample_active(self, pick: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Latents of the prior's active dimensions (n, k) for rows whose condition vectors are
+        ``c_pool[pick]`` (-1: not from the pool), in row order.
 
         Rows are grouped by their condition's mixture (one sort); each group's latents are drawn
         component by component into one contiguous block, shuffled within the group, and put
         back in row order with a single scatter.
         """
-        n, d = len(pick), self.config.latent_dim
-        z = torch.randn(n, d, generator=generator)
-        if len(self.prior_weights) == 0:
-            return z.to(self.device)
-        k = int(self.prior_active.sum())
+        n, k = len(pick), int(self.prior_active.sum())
         groups, weights = self.prior_group.cpu(), self.prior_weights.cpu()
         means, chol = self.prior_means.cpu(), self.prior_chol.cpu()
         row_group = torch.where(torch.isin(pick, groups), pick, torch.full_like(pick, -1))
         order = torch.argsort(row_group, stable=True)
         labels, counts = torch.unique_consecutive(row_group[order], return_counts=True)
-        blocks = []
+        eps = torch.randn(n, k, generator=generator)
+        blocks, at = [], 0
         for g, count in zip(labels.tolist(), counts.tolist(), strict=True):
             members = (groups == g).nonzero().squeeze(1)
             draws = torch.multinomial(weights[members], count, True, generator=generator)
             sizes = torch.bincount(draws, minlength=len(members)).tolist()
-            parts = [
-                torch.addmm(means[m], torch.randn(size, k, generator=generator), chol[m].T)
-                for m, size in zip(members.tolist(), sizes, strict=True)
-                if size
-            ]
-            block = torch.cat(parts)
+            block = torch.empty(count, k)
+            start = 0
+            for m, size in zip(members.tolist(), sizes, strict=True):
+                if size:
+                    rows = slice(start, start + size)
+                    torch.addmm(
+                        means[m], eps[at + start : at + start + size], chol[m].T, out=block[rows]
+                    )
+                    start += size
+            at += count
             blocks.append(block[torch.randperm(count, generator=generator)])
         active = torch.empty(n, k)
         active[order] = torch.cat(blocks)
-        z[:, self.prior_active.cpu()] = active
-        return z.to(self.device)
+        return active
+
+    def _decoder_input(
+        self, c: torch.Tensor, pick: torch.Tensor, generator: torch.Generator, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The decoder's input rows in ``dtype`` and the order of its columns: [z, c], or, with
+        the mixture prior, [active latents, other latents, c] (no scatter into z; the first
+        layer's weight columns are permuted to match instead)."""
+        n, d = len(c), self.config.latent_dim
+        inputs = torch.empty(n, d + c.shape[1], dtype=dtype, device=self.device)
+        inputs[:, d:] = c
+        if len(self.prior_weights) == 0:
+            inputs[:, :d] = torch.randn(n, d, generator=generator)
+            return inputs, None
+        mask = self.prior_active
+        k = int(mask.sum())
+        inputs[:, :k] = self._sample_active(pick, generator)
+        inputs[:, k:d] = torch.randn(n, d - k, generator=generator)
+        columns = torch.cat(
+            [
+                mask.nonzero().squeeze(1),
+                (~mask).nonzero().squeeze(1),
+                torch.arange(d, d + c.shape[1], device=mask.device),
+            ]
+        )
+        return inputs, columns
+
+    def _decode_t(self, inputs: torch.Tensor, columns: torch.Tensor | None) -> torch.Tensor:
+        """Decoder logits, transposed (x_dim, n) so that every span is a contiguous slab.
+
+        The layers run in the inputs' dtype: bfloat16 where the hardware has it (CUDA, or a CPU
+        with AVX512-BF16 / AMX; several times faster than float32, it only rounds the logits),
+        float32 otherwise. The last layer writes the transposed output directly.
+        """
+        dt = inputs.dtype
+        h = inputs
+        first = True
+        for layer in self.decoder.body:
+            if isinstance(layer, nn.Linear):
+                weight = layer.weight if not first or columns is None else layer.weight[:, columns]
+                h = F.linear(h, weight.to(dt), layer.bias.to(dt))
+                first = False
+            elif isinstance(layer, nn.SiLU):
+                h = F.silu(h, inplace=True)
+            elif not isinstance(layer, nn.Dropout):  # dropout is the identity when sampling
+                h = layer(h)
+        out = self.decoder.out
+        return torch.addmm(out.bias.to(dt).unsqueeze(1), out.weight.to(dt), h.T)
 
     # --- generation ------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> torch.Tensor:
+        return self.layout.to_matrix(self.sample_draw(n, fixed, generator))
+
+    @torch.no_grad()
+    def sample_draw(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> Draw:
+        """``n`` rows in span form (scalar values and drawn slots), in layout order."""
         self.train(False)
         c, pick = self._sample_conditions(n, fixed, generator)
-        z = self._sample_z(pick, generator)
-        with self.autocast():
-            raw = self.decoder(z, c).float()
-        x = torch.empty_like(raw)
+        dev = self.device
+        fast = dev.type == "cuda" or (dev.type == "cpu" and cpu_bf16())
+        dtype = torch.bfloat16 if fast else torch.float32
+        inputs, columns = self._decoder_input(c, pick, generator, dtype)
+        raw = self._decode_t(inputs, columns)  # (x_dim, n)
+        del inputs
         if len(self.scalar_pos):
-            pred = raw[:, self.scalar_pos]
-            pred = torch.where(self.scalar_tanh, torch.tanh(pred), pred)
+            pred = raw[self.scalar_pos].float()
+            tanh = self.scalar_tanh.unsqueeze(1)
+            pred = torch.where(tanh, torch.tanh(pred), pred)
             noise = torch.randn(pred.shape, generator=generator).to(pred.device)
-            value = pred + torch.exp(self.decoder.log_sigma).float() * noise
-            x[:, self.scalar_pos] = torch.where(self.scalar_tanh, value.clamp(-1, 1), value)
-        for b in self.x_layout.blocks:
+            sigma = torch.exp(self.decoder.log_sigma).float().unsqueeze(1)
+            value = pred.addcmul_(noise, sigma)
+            x_values = torch.where(tanh, value.clamp(-1, 1), value)
+        else:
+            x_values = raw.new_zeros(0, n)
+        x_codes = sample_codes(raw, self.x_layout.softmax_blocks, generator)
+        del raw
+        c_values, c_codes = self._condition_parts(c)
+        values = torch.cat([x_values, c_values], 0)[self._value_order]
+        codes = torch.cat([x_codes, c_codes], 0)[self._code_order]
+        return Draw(values.T, codes.T)
+
+    def _condition_parts(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Condition vectors (packed in ``c_layout`` order) as scalar values and slots, one row
+        per span (transposed, like the decoder's output)."""
+        values, codes, offset = [], [], 0
+        for b in self.c_layout.blocks:
+            part = c[:, offset : offset + b.width]
             if b.activation == "softmax":
-                x[:, b.start : b.end] = sample_one_hot(raw[:, b.start : b.end], generator)
-        out = torch.zeros(n, self.layout.dim, device=self.device)
-        out[:, self.x_index] = x
-        out[:, self.c_index] = c
-        return out
+                codes.append(part.argmax(1))
+            else:
+                values.append(part[:, 0])
+            offset += b.width
+        n = len(c)
+        return (
+            torch.stack(values) if values else c.new_zeros(0, n),
+            torch.stack(codes) if codes else torch.zeros(0, n, dtype=torch.long, device=c.device),
+        )
 
     def _sample_conditions(
         self, n: int, fixed: dict[str, int], generator: torch.Generator
@@ -344,3 +420,24 @@ class TabularVAE(TabularModel):
             c[:, offset + slot] = 1.0
             offset += b.width
         return c
+
+
+def _merge_orders(layout: Layout, condition_columns: set[str]) -> tuple[list[int], list[int]]:
+    """Where each scalar and each softmax span of ``layout`` sits in [x spans, c spans]: the
+    decoder makes the non-condition spans, the condition vector the rest."""
+    orders = []
+    for scalar in (True, False):
+        kept = [b for b in layout.blocks if (b.activation != "softmax") == scalar]
+        x = [b.column not in condition_columns for b in kept]
+        n_x = sum(x)
+        i_x = i_c = 0
+        order = []
+        for from_x in x:
+            if from_x:
+                order.append(i_x)
+                i_x += 1
+            else:
+                order.append(n_x + i_c)
+                i_c += 1
+        orders.append(order)
+    return orders[0], orders[1]

@@ -3,7 +3,7 @@
 A fitted encoder maps one typed-frame column to a block of float columns laid out as a list of
 :class:`Span` s (what model heads read), and maps such a block back to a typed column. The public
 methods (``fit``/``transform``/``inverse_transform``/``get_state``/``from_state``) do the checks
-and bookkeeping; subclasses implement ``_fit``/``_transform``/``_inverse_transform`` and
+and bookkeeping; subclasses implement ``_fit``/``_transform``/``_inverse_parts`` and
 ``_get_state``/``_set_state`` (the pattern of RDT's ``BaseTransformer``).
 
 Fitted state is a JSON-able dict plus named numpy arrays, never a pickle.
@@ -59,6 +59,24 @@ class Span:
 def argmax_rows(block: np.ndarray) -> np.ndarray:
     """Per-row argmax of a softmax block (works on logits or probabilities alike)."""
     return np.asarray(block).argmax(axis=1)
+
+
+def split_spans(block: np.ndarray, spans: list[Span]) -> tuple[np.ndarray, np.ndarray]:
+    """A (n, width) block as (values, codes): the scalar spans' columns side by side, and the
+    argmax slot of every softmax span (one column each)."""
+    values, codes, pos = [], [], 0
+    for span in spans:
+        part = block[:, pos : pos + span.width]
+        if span.activation == "softmax":
+            codes.append(argmax_rows(part))
+        else:
+            values.append(part)
+        pos += span.width
+    n = len(block)
+    return (
+        np.concatenate(values, axis=1) if values else np.zeros((n, 0)),
+        np.stack(codes, axis=1) if codes else np.zeros((n, 0), dtype=np.int64),
+    )
 
 
 def one_hot(index: np.ndarray, width: int) -> np.ndarray:
@@ -120,6 +138,16 @@ class ColumnEncoder:
             raise AssertionError(f"{type(self).__name__} returned shape {out.shape}")
         return out
 
+    @property
+    def n_values(self) -> int:
+        """Columns of scalar values this encoder decodes (the widths of its scalar spans)."""
+        return sum(s.width for s in self.spans if s.activation != "softmax")
+
+    @property
+    def n_codes(self) -> int:
+        """Slots this encoder decodes: one per softmax span."""
+        return sum(s.activation == "softmax" for s in self.spans)
+
     def inverse_transform(
         self, block: np.ndarray, rng: np.random.Generator | None = None
     ) -> pd.Series:
@@ -131,8 +159,18 @@ class ColumnEncoder:
                 f"column '{self.column}' decodes blocks of width {self.width}, got shape "
                 f"{block.shape}"
             )
-        out = self._inverse_transform(block, _rng(rng))
+        values, codes = split_spans(block, self._spans)
+        out = self._inverse_parts(values, codes, _rng(rng))
         return pd.Series(out, name=self.column)
+
+    def inverse_parts(
+        self, values: np.ndarray, codes: np.ndarray, rng: np.random.Generator | None = None
+    ) -> Any:
+        """Decode spans already split: ``values`` (n, n_values) and the slot of every softmax
+        span ``codes`` (n, n_codes). Returns the column's typed array (what generation uses:
+        no one-hot block is needed)."""
+        self._check_fitted()
+        return self._inverse_parts(values, codes, _rng(rng))
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Fitted state as (JSON-able dict, named arrays). Array names are local to the column."""
@@ -176,7 +214,9 @@ class ColumnEncoder:
     def _transform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
-    def _inverse_transform(self, block: np.ndarray, rng: np.random.Generator) -> Any:
+    def _inverse_parts(
+        self, values: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+    ) -> Any:
         raise NotImplementedError
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from synthgen.dtypes import STRING_DTYPE
 from synthgen.schema import category_label
-from synthgen.transform.base import ColumnEncoder, Span, argmax_rows, one_hot
+from synthgen.transform.base import ColumnEncoder, Span, one_hot
 
 OTHER = "<other>"
 
@@ -92,6 +93,7 @@ class CategoricalEncoder(ColumnEncoder):
         self._lookup.update({c: k for c in self.grouped_})
         self._index = pd.Index(list(self.categories_) + list(self.grouped_), dtype=object)
         self._slot_of = np.array(list(range(k)) + [k] * len(self.grouped_), dtype=np.int64)
+        self._values = pa.array([*self.categories_, *self.grouped_, None], type=pa.large_string())
         self._spans = [Span(self.column, len(self.counts_), "softmax", "category")]
 
     # ------------------------------------------------------------------ hooks
@@ -144,29 +146,27 @@ class CategoricalEncoder(ColumnEncoder):
             slot[miss] = len(self.counts_) - 1
         return one_hot(slot, len(self.counts_))
 
-    def _decode_slots(
-        self, block: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        slot = argmax_rows(block)
+    def _decode_slots(self, slot: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Drawn slots -> positions in ``_values`` (the categories, the grouped categories, then
+        None): a grouped "other" slot becomes one of its categories, by training frequency."""
         k = len(self.categories_)
-        out = np.empty(len(slot), dtype=object)
-        kept = slot < k
-        out[kept] = np.asarray(self.categories_, dtype=object)[slot[kept]]
-        miss = np.zeros(len(slot), dtype=bool)
+        index = slot.astype(np.int32)
         if self.grouped_:
-            other = slot == k
-            total = self.grouped_counts_.sum()
-            p = self.grouped_counts_ / total if total > 0 else None
-            pick = rng.choice(len(self.grouped_), size=int(other.sum()), p=p)
-            out[other] = np.asarray(self.grouped_, dtype=object)[pick]
+            other = np.flatnonzero(slot == k)
+            if len(other):
+                total = self.grouped_counts_.sum()
+                p = self.grouped_counts_ / total if total > 0 else None
+                index[other] = k + rng.choice(len(self.grouped_), size=len(other), p=p)
         if self.has_missing_:
-            miss = slot == len(self.counts_) - 1
-            out[miss] = None
-        return out, miss
+            index[slot == len(self.counts_) - 1] = len(self._values) - 1
+        return index
 
-    def _inverse_transform(self, block: np.ndarray, rng: np.random.Generator) -> Any:
-        out, _ = self._decode_slots(block, rng)
-        return pd.array(out, dtype=STRING_DTYPE)  # typed-frame convention: str, NaN missing
+    def _inverse_parts(
+        self, values: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+    ) -> Any:
+        # one Arrow take from the labels: no Python strings, no per-value work
+        taken = self._values.take(self._decode_slots(codes[:, 0], rng))
+        return STRING_DTYPE.__from_arrow__(taken)  # typed-frame convention: str, NaN missing
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {
@@ -228,7 +228,10 @@ class BooleanEncoder(CategoricalEncoder):
         out[miss] = None
         return out, miss
 
-    def _inverse_transform(self, block: np.ndarray, rng: np.random.Generator) -> Any:
-        out, miss = self._decode_slots(block, rng)
-        flags = np.asarray(out == "True", dtype=bool)
-        return pd.arrays.BooleanArray(flags, miss)
+    def _inverse_parts(
+        self, values: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+    ) -> Any:
+        slot = codes[:, 0]
+        miss = slot == len(self.counts_) - 1 if self.has_missing_ else np.zeros(len(slot), bool)
+        flags = slot == self.categories_.index("True")
+        return pd.arrays.BooleanArray(flags & ~miss, miss)

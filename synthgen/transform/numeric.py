@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from synthgen.errors import DataError
-from synthgen.transform.base import ColumnEncoder, Span, argmax_rows, one_hot
+from synthgen.transform.base import ColumnEncoder, Span, one_hot
 
 NS_PER_S = 1_000_000_000
 DAY_S = 86_400
@@ -126,13 +126,15 @@ class NumericEncoder(ColumnEncoder):
             out = np.concatenate([out, one_hot(miss.astype(np.int64), 2)], axis=1)
         return out
 
-    def _inverse_transform(self, block: np.ndarray, rng: np.random.Generator) -> Any:
+    def _inverse_parts(
+        self, values: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+    ) -> Any:
         if self.has_missing_:
-            miss = argmax_rows(block[:, -2:]) == 1
-            block = block[:, :-2]
+            miss = codes[:, -1] == 1
+            codes = codes[:, :-1]
         else:
-            miss = np.zeros(len(block), dtype=bool)
-        x = self._decode(block)
+            miss = np.zeros(len(values), dtype=bool)
+        x = self._decode(np.asarray(values[:, 0], dtype=np.float64), codes)
         if self.spec.type == "integer":
             x = np.round(x)
         x = np.clip(x, self.low_, self.high_)
@@ -169,7 +171,9 @@ class NumericEncoder(ColumnEncoder):
     def _encode(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
-    def _decode(self, block: np.ndarray) -> np.ndarray:
+    def _decode(self, value: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """float64 values from the value span (n,) and the slots of the value spans' softmax
+        parts (n, k), missing slot excluded."""
         raise NotImplementedError
 
     def _values_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -315,11 +319,11 @@ class ModeSpecificEncoder(NumericEncoder):
         out[:, 1:] = one_hot(mode, k)
         return out
 
-    def _decode(self, block: np.ndarray) -> np.ndarray:
-        value = np.clip(block[:, 0], -1.0, 1.0)
-        mode = argmax_rows(block[:, 1:])
+    def _decode(self, value: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        mode = codes[:, 0]
         mean = self.means_[mode]
-        return np.where(self.point_[mode], mean, value * 4.0 * self.stds_[mode] + mean)
+        x = np.clip(value, -1.0, 1.0) * 4.0 * self.stds_[mode] + mean
+        return np.where(self.point_[mode], mean, x)
 
     def _values_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"n_modes": len(self.means_)}, {
@@ -383,9 +387,16 @@ class QuantileEncoder(NumericEncoder):
         z = ndtri(self.EPS + (1.0 - 2.0 * self.EPS) * u)
         return z.reshape(-1, 1)
 
-    def _decode(self, block: np.ndarray) -> np.ndarray:
-        u = (ndtr(block[:, 0]) - self.EPS) / (1.0 - 2.0 * self.EPS)
-        return np.interp(np.clip(u, 0.0, 1.0), self._refs, self.quantiles_)
+    def _decode(self, value: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        u = (ndtr(value) - self.EPS) / (1.0 - 2.0 * self.EPS)
+        q = self.quantiles_
+        if len(q) < 2:
+            return np.full(len(u), q[0])
+        # the references are an even grid: the interval is found by arithmetic, no search
+        pos = np.clip(u, 0.0, 1.0) * (len(q) - 1)
+        i = np.minimum(pos.astype(np.intp), len(q) - 2)
+        lo = q[i]
+        return lo + (pos - i) * (q[i + 1] - lo)
 
     def _values_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"quantiles": self.quantiles_}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from synthgen.errors import DataError, ModelFileError
 from synthgen.schema import ColumnSpec, TableSchema
-from synthgen.transform.base import ColumnEncoder, Span
+from synthgen.transform.base import ColumnEncoder, Span, split_spans
 from synthgen.transform.categorical import BooleanEncoder, CategoricalEncoder
 from synthgen.transform.numeric import ModeSpecificEncoder, QuantileEncoder
 
@@ -195,10 +195,31 @@ class TableTransformer:
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.output_dim_:
             raise ValueError(f"expected an array of shape (n, {self.output_dim_}), got {X.shape}")
+        values, codes = split_spans(np.asarray(X, dtype=np.float64), self.spans_)
+        return self.inverse_transform_parts(values, codes, rng)
+
+    def inverse_transform_parts(
+        self, values: Any, codes: Any, rng: np.random.Generator | None = None
+    ) -> pd.DataFrame:
+        """Decode rows given in span form: ``values`` (n, S), the scalar spans' values, and
+        ``codes`` (n, B), the slot of every softmax span, both in span order (what generation
+        draws; equals ``inverse_transform`` of the matching one-hot matrix)."""
+        self._check_fitted()
+        values, codes = np.asarray(values), np.asarray(codes)
+        n_values = sum(s.width for s in self.spans_ if s.activation != "softmax")
+        n_codes = sum(s.activation == "softmax" for s in self.spans_)
+        if values.shape != (len(codes), n_values) or codes.shape[1:] != (n_codes,):
+            raise ValueError(
+                f"expected values of shape (n, {n_values}) and codes of shape (n, {n_codes}), "
+                f"got {values.shape} and {codes.shape}"
+            )
         cols = {}
+        v = c = 0
         for (name, enc), r in zip(self.encoders_.items(), self._rngs(rng, 2), strict=True):
-            cols[name] = enc.inverse_transform(X[:, self.column_slices_[name]], r)
-        return pd.DataFrame(cols, index=pd.RangeIndex(len(X)))
+            nv, nc = enc.n_values, enc.n_codes
+            cols[name] = enc.inverse_parts(values[:, v : v + nv], codes[:, c : c + nc], r)
+            v, c = v + nv, c + nc
+        return pd.DataFrame(cols, index=pd.RangeIndex(len(codes)), copy=False)
 
     # ------------------------------------------------------------------ layout helpers
     def category_index(self, column: str, value: Any) -> int:
