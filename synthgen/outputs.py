@@ -13,20 +13,42 @@ from synthgen.errors import OutputError
 
 
 def check_output(
-    target: str | Path, *, overwrite: bool = False, inputs: Iterable[str | Path] = ()
+    target: str | Path,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | Path] = (),
+    directory: bool = False,
 ) -> Path:
-    """Refuse an output that equals an input, exists (without overwrite) or has no folder."""
+    """Refuse an output that equals an input, exists (without overwrite) or has no folder.
+
+    A file output may not be an existing directory. A ``directory`` output (a folder of PNGs)
+    may replace an existing folder with ``overwrite``, but never one that holds an input, and
+    it may not be written inside an input folder.
+    """
     target = Path(target)
     resolved = target.resolve()
     for src in inputs:
-        if src is not None and Path(src).resolve() == resolved:
+        if src is None:
+            continue
+        src_resolved = Path(src).resolve()
+        if src_resolved == resolved:
             raise OutputError(
                 f"Output {target} is the same file as the input {src}; "
                 "synthgen never overwrites its inputs. Choose another output path."
             )
+        if directory and src_resolved.is_relative_to(resolved):
+            raise OutputError(
+                f"Output folder {target} holds the input {src}; replacing the folder would "
+                "delete it. Choose another output path."
+            )
+        if src_resolved.is_dir() and resolved.is_relative_to(src_resolved):
+            raise OutputError(
+                f"Output {target} lies inside the input folder {src}; synthgen never changes "
+                "its inputs. Choose a path outside it."
+            )
     if target.exists() and not overwrite:
         raise OutputError(f"Output {target} already exists; pass --overwrite to replace it.")
-    if target.is_dir():
+    if target.is_dir() and not directory:
         raise OutputError(f"Output {target} is a directory; give a file path.")
     if not target.parent.exists():
         raise OutputError(f"Output folder {target.parent} does not exist.")
@@ -44,9 +66,12 @@ def atomic_output(
     """Yield a temp path beside ``target``; rename it onto ``target`` only if the block succeeds.
 
     On any exception (including KeyboardInterrupt) the temp file is removed and nothing is left.
-    With ``directory=True`` the temp path is a fresh folder (for PNG folder outputs).
+    With ``directory=True`` the temp path is a fresh folder (for PNG folder outputs); an existing
+    target (with ``overwrite``) is moved aside, the new folder renamed in, then the old one
+    removed, so the target is never missing or half-written.
     """
-    target = check_output(target, overwrite=overwrite, inputs=inputs)
+    inputs = list(inputs)
+    target = check_output(target, overwrite=overwrite, inputs=inputs, directory=directory)
     parent = target.parent
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
@@ -56,12 +81,49 @@ def atomic_output(
         tmp = Path(name)
     try:
         yield tmp
+        _default_permissions(tmp)
         if directory and target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
+            _replace_with_folder(tmp, target)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
+
+
+def _default_permissions(path: Path) -> None:
+    """Give a finished temp output the permissions a plainly created one would have: mkstemp
+    and mkdtemp make them private (0600/0700), which would surprise the user."""
+    if path.exists() and not path.is_symlink():
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~_UMASK)
+
+
+def _replace_with_folder(tmp: Path, target: Path) -> None:
+    """Swap the finished folder ``tmp`` in for an existing ``target`` (file or folder)."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+    os.close(fd)
+    old = Path(name)
+    old.unlink()
+    os.replace(target, old)
+    try:
         os.replace(tmp, target)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        os.replace(old, target)
         raise
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -16,7 +16,11 @@ schema_app = typer.Typer(
 
 @schema_app.command("infer")
 def infer_cmd(
-    data: Path = typer.Argument(..., help="Table to read: .csv, .parquet/.pq or .jsonl/.ndjson."),
+    data: Path = typer.Argument(
+        ...,
+        help="Table to read (.csv, .parquet/.pq, .jsonl/.ndjson), or images: an .npz file or a "
+        "folder of PNG/JPEG files (one subfolder per label).",
+    ),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Write the schema here (YAML) instead of printing it."
     ),
@@ -29,17 +33,32 @@ def infer_cmd(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
 ) -> None:
-    """Infer a schema from DATA: column types, missing-value tokens, ranges, category sets.
+    """Infer a schema from DATA: column types, missing-value tokens, ranges, category sets;
+    for images (an .npz file or a folder) the size, channels and label values.
 
     Example: synthgen schema infer ../shared/data/adult/train.csv --target income -o adult.yaml
+
+    Example: synthgen schema infer ../shared/data/mnist10k/train.npz --name mnist -o mnist.yaml
     """
-    from synthgen.infer import infer_schema
     from synthgen.outputs import atomic_output, check_output
     from synthgen.schema import dump_schema
 
     if output is not None:
         check_output(output, overwrite=overwrite, inputs=[data])
-    schema = infer_schema(data, target=target, name=name, max_categories=max_categories)
+    if _is_image_source(data):
+        from synthgen.errors import UsageError
+        from synthgen.images.infer import infer_image_schema
+
+        if target is not None:
+            raise UsageError(
+                "--target applies to tables; an image schema's label comes from the npz "
+                "'labels' array or from the label subfolders."
+            )
+        schema = infer_image_schema(data, name=name)
+    else:
+        from synthgen.infer import infer_schema
+
+        schema = infer_schema(data, target=target, name=name, max_categories=max_categories)
     text = dump_schema(schema)
     if output is None:
         typer.echo(text, nl=False)
@@ -53,7 +72,7 @@ def infer_cmd(
 def validate_cmd(
     schema_path: Path = typer.Argument(..., metavar="SCHEMA", help="Schema file (YAML or JSON)."),
     data: Path | None = typer.Option(
-        None, "--data", help="Also check this table (or image .npz) against the schema."
+        None, "--data", help="Also check this table (or image .npz / folder) against the schema."
     ),
     structure_only: bool = typer.Option(
         False,
@@ -79,10 +98,27 @@ def validate_cmd(
             rows += len(chunk)
         typer.echo(f"ok {data} matches {schema_path}: {rows} rows, {len(schema.columns)} columns")
     else:
-        from synthgen.io import check_images
+        import numpy as np
 
-        n = check_images(data, schema)
-        typer.echo(f"ok {data} matches {schema_path}: {n} images")
+        from synthgen.images.data import label_values
+        from synthgen.images.io import read_images
+
+        images = read_images(data, schema)
+        h, w, c = images.shape
+        text = f"ok {data} matches {schema_path}: {len(images)} images, {h}x{w}x{c}"
+        if images.labels is not None:
+            counts = np.bincount(images.labels, minlength=len(schema.label.values))
+            per = ", ".join(f"{v}: {n}" for v, n in zip(label_values(schema), counts, strict=True))
+            text += f"; {schema.label.name} counts {per}"
+        typer.echo(text)
+
+
+def _is_image_source(data: Path) -> bool:
+    """An .npz file, or a folder (unless named like a table, which the table reader refuses)."""
+    from synthgen.io import FORMATS
+
+    suffix = data.suffix.lower()
+    return suffix == ".npz" or (data.is_dir() and suffix not in FORMATS)
 
 
 def _summary(schema) -> str:

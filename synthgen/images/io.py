@@ -1,0 +1,565 @@
+"""Read and write image sets: ``.npz`` arrays and folders of PNG/JPEG files.
+
+Readers
+    ``read_images(path, schema)`` reads a ``.npz`` file or a folder, whatever the schema's own
+    source format (so a generated PNG folder can be read against the MNIST npz schema).
+
+    * npz: loaded with ``allow_pickle=False``. Keys are the schema's ``images_key`` /
+      ``labels_key`` for an npz source, else ``images`` / ``labels``. Images are
+      ``(N, H, W)`` (one channel) or ``(N, H, W, C)`` integers in 0..255.
+    * folder: a labelled schema reads ``root/<label value>/**/*.png|jpg|jpeg``; an unlabelled
+      one reads every image under ``root`` (recursively). Hidden files and folders (a leading
+      ``.``) are ignored; any other file that is not a readable PNG/JPEG is refused, as is a
+      folder that is not a label value. Names are the paths relative to ``root``, and images
+      come in the sorted order of those names.
+
+    Channels: mode ``L`` and ``1`` are one channel, ``RGB`` three; ``P`` (palette) is one
+    channel when its palette is all grey, else three; ``LA``/``RGBA``/``PA`` are accepted only
+    when fully opaque (the alpha channel is dropped). Any other mode (16-bit, CMYK, ...) and any
+    image whose channel count or size differs from the schema is refused with the file named.
+    Images larger than ``MAX_PIXELS`` are refused from their header, before decoding, and
+    Pillow's own decompression-bomb warning is turned into an error.
+
+Writers
+    ``ImageWriter`` streams ``ImageSet`` chunks to an npz file (chunks go to temp files, which
+    are zipped into the npz at close, so memory stays bounded) or to a PNG folder
+    (``out/<label value>/000000.png``; ``out/000000.png`` when unlabelled). Output is atomic:
+    nothing is left behind on an error or an interrupt. npz labels are stored as the schema's
+    label values: int64 when they are all integers, else a unicode string array.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+from PIL import Image
+
+from synthgen.errors import DataError, OutputError, UsageError
+from synthgen.images.data import ImageSet, label_values
+from synthgen.outputs import atomic_output, check_output
+from synthgen.schema import ImageSchema, category_label
+
+IMAGE_FORMATS = ("npz", "png")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+MAX_PIXELS = 4096 * 4096  # the largest image a schema allows; bigger headers are refused
+_PIL_FORMATS = {"PNG", "JPEG"}
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same images -> same npz bytes
+_COPY_BLOCK = 1 << 20
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def npz_keys(schema: ImageSchema) -> tuple[str, str | None]:
+    """The (images, labels) keys of npz files for ``schema``."""
+    if schema.source.format == "npz":
+        return schema.source.images_key, schema.source.labels_key
+    return "images", "labels"
+
+
+def read_images(path: str | Path, schema: ImageSchema, *, source_label: str = "Data") -> ImageSet:
+    """Read an npz file or a PNG/JPEG folder into an ``ImageSet`` checked against ``schema``.
+
+    ``source_label`` starts every error message ("Data", "Synthetic data", "Holdout", ...).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{source_label} {path} does not exist.")
+    if path.is_dir():
+        return _read_folder(path, schema, source_label)
+    return _read_npz(path, schema, source_label)
+
+
+def _read_npz(path: Path, schema: ImageSchema, what: str) -> ImageSet:
+    if path.stat().st_size == 0:
+        raise DataError(f"{what} {path} is empty (0 bytes).")
+    images_key, labels_key = npz_keys(schema)
+    want_labels = schema.label is not None
+    if want_labels and labels_key is None:
+        raise DataError(
+            f"Schema '{schema.name}' has the label '{schema.label.name}' but its npz source "
+            "names no labels_key; set source.labels_key to the array holding the labels."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise DataError(f"{what} {path} is a single .npy array, not an .npz archive.")
+            keys = list(npz.files)
+            missing = [k for k in (images_key, labels_key if want_labels else None) if k]
+            missing = [k for k in missing if k not in keys]
+            if missing:
+                raise DataError(
+                    f"{what} {path} has no array {' or '.join(repr(k) for k in missing)} "
+                    f"(it holds: {', '.join(map(repr, keys)) or 'nothing'}); schema "
+                    f"'{schema.name}' reads images from {images_key!r}"
+                    + (f" and labels from {labels_key!r}." if want_labels else ".")
+                )
+            images = npz[images_key]
+            labels = npz[labels_key] if want_labels else None
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        reason = str(err).split("\n")[0]
+        if "pickle" in reason:
+            reason = "it holds pickled (object) arrays, which synthgen never loads"
+        raise DataError(f"{what} {path} is not a readable .npz file: {reason}.") from None
+    pixels = _npz_pixels(images, schema, path, what, images_key)
+    codes = None if labels is None else _npz_codes(labels, len(pixels), schema, path, what)
+    return ImageSet(images=pixels, labels=codes, names=None)
+
+
+def _npz_pixels(
+    images: np.ndarray, schema: ImageSchema, path: Path, what: str, key: str
+) -> np.ndarray:
+    shape = schema.image
+    want = (shape.height, shape.width, shape.channels)
+    got = tuple(images.shape[1:])
+    if images.ndim == 3 and shape.channels == 1:
+        got = (*got, 1)
+    if images.ndim not in (3, 4) or got != want:
+        h, w, c = want
+        expected = f"(N, {h}, {w}) or (N, {h}, {w}, 1)" if c == 1 else f"(N, {h}, {w}, 3)"
+        raise DataError(
+            f"{what} {path}: array {key!r} has shape {tuple(images.shape)}; schema "
+            f"'{schema.name}' expects {expected} (height x width x channels = {h}x{w}x{c})."
+        )
+    if len(images) == 0:
+        raise DataError(f"{what} {path}: array {key!r} holds no images.")
+    if images.dtype != np.uint8:
+        if not np.issubdtype(images.dtype, np.integer):
+            raise DataError(
+                f"{what} {path}: array {key!r} has {images.dtype} pixels; synthgen reads "
+                "integer pixels in 0..255 (convert floats in [0, 1] with "
+                "(x * 255).round().astype('uint8'))."
+            )
+        low, high = int(images.min()), int(images.max())
+        if low < 0 or high > 255:
+            raise DataError(
+                f"{what} {path}: array {key!r} has pixel values from {low} to {high}; "
+                "synthgen reads 8-bit pixels in 0..255."
+            )
+        images = images.astype(np.uint8)
+    return np.ascontiguousarray(images.reshape(len(images), *want))
+
+
+def _npz_codes(
+    labels: np.ndarray, n: int, schema: ImageSchema, path: Path, what: str
+) -> np.ndarray:
+    name = schema.label.name
+    if labels.shape != (n,):
+        raise DataError(
+            f"{what} {path}: the labels array has shape {tuple(labels.shape)}; "
+            f"expected one label per image, shape ({n},)."
+        )
+    known = label_values(schema)
+    index = {v: i for i, v in enumerate(known)}
+    uniq, inverse = np.unique(labels, return_inverse=True)
+    mapping = np.empty(len(uniq), dtype=np.int64)
+    unknown = []
+    for i, value in enumerate(uniq):
+        text = _value_text(value)
+        if text in index:
+            mapping[i] = index[text]
+        else:
+            unknown.append(text)
+    if unknown:
+        raise DataError(
+            f"{what} {path}: label value(s) {', '.join(map(repr, unknown[:5]))}"
+            + (f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else "")
+            + f" are not values of '{name}' in schema '{schema.name}'. "
+            f"Known values: {', '.join(known)}."
+        )
+    return mapping[inverse.reshape(-1)]
+
+
+def _value_text(value: np.generic) -> str:
+    item = value.item()
+    if isinstance(item, bytes):
+        item = item.decode("utf-8", "replace")
+    return category_label(item)
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
+
+
+def _walk_files(root: Path) -> list[Path]:
+    """Every non-hidden file under ``root`` (not following folder links), relative, sorted."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        base = Path(dirpath).relative_to(root)
+        found.extend(base / f for f in filenames if not f.startswith("."))
+    return sorted(found, key=lambda p: p.as_posix())
+
+
+def _read_folder(root: Path, schema: ImageSchema, what: str) -> ImageSet:
+    files = _walk_files(root)
+    codes = None
+    if schema.label is not None:
+        known = label_values(schema)
+        index = {v: i for i, v in enumerate(known)}
+        folders = sorted(
+            e.name for e in root.iterdir() if e.is_dir() and not e.name.startswith(".")
+        )
+        stray = sorted(set(folders) - set(index))
+        if stray:
+            raise DataError(
+                f"{what} {root}: folder(s) {', '.join(map(repr, stray[:5]))} are not values of "
+                f"'{schema.label.name}' in schema '{schema.name}'. A labelled image folder holds "
+                f"one subfolder per label value; known values: {', '.join(known)}."
+            )
+        loose = [f for f in files if len(f.parts) == 1]
+        if loose:
+            raise DataError(
+                f"{what} {root}: file {loose[0].as_posix()!r} is not inside a label folder; "
+                f"schema '{schema.name}' reads labelled images from {root}/<"
+                f"{schema.label.name}>/ (one subfolder per label value)."
+            )
+        codes = np.array([index[f.parts[0]] for f in files], dtype=np.int64)
+    if not files:
+        raise DataError(f"{what} {root} holds no images (.png, .jpg or .jpeg files).")
+    shape = schema.image
+    out = np.empty((len(files), shape.height, shape.width, shape.channels), dtype=np.uint8)
+    for i, rel in enumerate(files):
+        pixels = decode_image(root / rel, what=what)
+        if pixels.shape != out.shape[1:]:
+            h, w, c = pixels.shape
+            if (h, w) != (shape.height, shape.width):
+                problem = (
+                    f"is {h}x{w} (height x width); schema '{schema.name}' expects "
+                    f"{shape.height}x{shape.width}"
+                )
+            else:
+                problem = (
+                    f"has {c} channel(s) ({'grey' if c == 1 else 'RGB'}); schema "
+                    f"'{schema.name}' expects {shape.channels}"
+                )
+            raise DataError(f"{what} image {root / rel} {problem}.")
+        out[i] = pixels
+    return ImageSet(images=out, labels=codes, names=[f.as_posix() for f in files])
+
+
+def decode_image(path: Path, *, what: str = "Data") -> np.ndarray:
+    """Decode one PNG/JPEG file to uint8 ``(H, W, C)`` (C = 1 or 3); see the module notes."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise DataError(
+            f"{what} file {path} is not a PNG or JPEG image; image folders hold only .png, "
+            ".jpg or .jpeg files (hidden files, starting with '.', are ignored)."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=sorted(_PIL_FORMATS)) as img:
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise DataError(
+                        f"{what} image {path} claims {w}x{h} pixels (width x height), more than "
+                        f"the {MAX_PIXELS} allowed; refused as a possible decompression bomb."
+                    )
+                img.load()
+                pixels = _to_array(img, path, what)
+    except DataError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise DataError(
+            f"{what} image {path} is too large to decode safely ({err}); refused as a possible "
+            "decompression bomb."
+        ) from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as err:
+        reason = str(err) or type(err).__name__
+        raise DataError(f"{what} file {path} is not a readable PNG/JPEG image: {reason}.") from None
+    return pixels
+
+
+def _to_array(img: Image.Image, path: Path, what: str) -> np.ndarray:
+    mode = img.mode
+    palette = mode in ("P", "PA")
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    elif mode == "PA":
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    elif mode == "1":
+        img = img.convert("L")
+        mode = "L"
+    if mode not in ("L", "LA", "RGB", "RGBA"):
+        raise DataError(
+            f"{what} image {path} has pixel mode {mode!r}; synthgen reads 8-bit grey (L) or "
+            "RGB images (convert 16-bit, CMYK or other modes first)."
+        )
+    arr = np.asarray(img, dtype=np.uint8)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if mode in ("LA", "RGBA"):
+        if arr[:, :, -1].min() < 255:
+            raise DataError(
+                f"{what} image {path} has transparent pixels; synthgen reads opaque images "
+                "(flatten it onto a background first)."
+            )
+        arr = arr[:, :, :-1]
+    if palette and _all_grey(arr):
+        arr = arr[:, :, :1]
+    return np.ascontiguousarray(arr)
+
+
+def _all_grey(arr: np.ndarray) -> bool:
+    """True when every pixel of an RGB array is grey (R == G == B)."""
+    return bool((arr[:, :, 0] == arr[:, :, 1]).all() and (arr[:, :, 1] == arr[:, :, 2]).all())
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+def image_format(path: str | Path, fmt: str | None = None) -> str:
+    """``"npz"`` or ``"png"`` (a folder of PNGs): ``fmt`` if given, else from ``path``."""
+    if fmt is not None:
+        if fmt not in IMAGE_FORMATS:
+            raise UsageError(f"Unknown image format {fmt!r}; expected npz or png (a folder).")
+        return fmt
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return "npz"
+    if path.is_dir() or not suffix:
+        return "png"
+    raise UsageError(
+        f"Cannot tell the image format of {path} from its extension '{path.suffix}': give a "
+        ".npz file, or a folder path without an extension for PNG files (or pass --format)."
+    )
+
+
+class ImageWriter:
+    """Stream ``ImageSet`` chunks into an npz file or a PNG folder, atomically.
+
+    Use as a context manager: the output appears at ``path`` only when the block ends without
+    an exception; on an error or interrupt every temp file is removed.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        schema: ImageSchema,
+        *,
+        fmt: str | None = None,
+        overwrite: bool = False,
+        inputs: Iterable[str | Path] = (),
+    ) -> None:
+        self.path = Path(path)
+        self.schema = schema
+        self.fmt = image_format(self.path, fmt)
+        self.count = 0
+        self._values = label_values(schema)
+        if self.fmt == "png":
+            for value in self._values:
+                if (
+                    value in ("", ".", "..")
+                    or value.startswith(".")
+                    or "/" in value
+                    or (os.sep in value)
+                ):
+                    raise OutputError(
+                        f"Label value {value!r} of '{schema.label.name}' cannot name a folder; "
+                        "write this image set as .npz instead."
+                    )
+        inputs = list(inputs)
+        check_output(self.path, overwrite=overwrite, inputs=inputs, directory=self.fmt == "png")
+        self._stack = contextlib.ExitStack()
+        self._closed = False
+        try:
+            self._tmp = self._stack.enter_context(
+                atomic_output(
+                    self.path, overwrite=overwrite, inputs=inputs, directory=self.fmt == "png"
+                )
+            )
+            if self.fmt == "npz":
+                self._parts = self._stack.enter_context(_TempDir(self.path))
+                self._img_file = self._stack.enter_context(open(self._parts / "images", "wb"))
+                self._lab_file = self._stack.enter_context(open(self._parts / "labels", "wb"))
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def __enter__(self) -> ImageWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.abort(exc)
+
+    def write(self, chunk: ImageSet) -> None:
+        """Append a chunk of images (labels are codes into the schema's label values)."""
+        if self._closed:
+            raise ValueError("ImageWriter is closed")
+        shape = self.schema.image
+        want = (shape.height, shape.width, shape.channels)
+        if chunk.shape != want:
+            raise OutputError(
+                f"Cannot write {chunk.shape[0]}x{chunk.shape[1]}x{chunk.shape[2]} images to "
+                f"{self.path}: schema '{self.schema.name}' is {want[0]}x{want[1]}x{want[2]}."
+            )
+        labelled = self.schema.label is not None
+        if labelled and chunk.labels is None:
+            raise OutputError(
+                f"Cannot write unlabelled images to {self.path}: schema '{self.schema.name}' "
+                f"has the label '{self.schema.label.name}'."
+            )
+        codes = chunk.labels if labelled else None
+        if (
+            codes is not None
+            and len(codes)
+            and (codes.min() < 0 or codes.max() >= len(self._values))
+        ):
+            raise OutputError(f"Label codes out of range for schema '{self.schema.name}'.")
+        if self.fmt == "npz":
+            self._img_file.write(np.ascontiguousarray(chunk.images).tobytes())
+            if codes is not None:
+                self._lab_file.write(codes.astype("<i8").tobytes())
+        else:
+            self._write_pngs(chunk, codes)
+        self.count += len(chunk)
+
+    def _write_pngs(self, chunk: ImageSet, codes: np.ndarray | None) -> None:
+        made: set[str] = set()
+        for i in range(len(chunk)):
+            folder = self._tmp
+            if codes is not None:
+                value = self._values[int(codes[i])]
+                folder = self._tmp / value
+                if value not in made:
+                    folder.mkdir(exist_ok=True)
+                    made.add(value)
+            pixels = chunk.images[i]
+            img = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
+            img.save(folder / f"{self.count + i:06d}.png", format="PNG", compress_level=6)
+
+    def close(self) -> Path:
+        """Finish the output and move it into place; returns the output path."""
+        if self._closed:
+            return self.path
+        try:
+            if self.fmt == "npz":
+                self._img_file.flush()
+                self._lab_file.flush()
+                self._write_npz()
+        except BaseException as err:
+            self.abort(err)
+            raise
+        self._closed = True
+        self._stack.close()
+        return self.path
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Discard everything written so far."""
+        if self._closed:
+            return
+        self._closed = True
+        exc = exc if exc is not None else RuntimeError("ImageWriter aborted")
+        self._stack.__exit__(type(exc), exc, exc.__traceback__)
+
+    def _write_npz(self) -> None:
+        images_key, labels_key = npz_keys(self.schema)
+        shape = self.schema.image
+        per_image = (shape.height, shape.width)
+        if shape.channels != 1:
+            per_image = (*per_image, shape.channels)
+        with zipfile.ZipFile(self._tmp, "w", allowZip64=True) as zf:
+            _zip_array(
+                zf,
+                images_key,
+                self._parts / "images",
+                np.dtype(np.uint8),
+                (self.count, *per_image),
+            )
+            if self.schema.label is not None and labels_key is not None:
+                values = self.schema.label.values
+                if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                    table = np.array(values, dtype=np.int64)
+                else:
+                    table = np.array(self._values, dtype=str)
+                _zip_array(
+                    zf,
+                    labels_key,
+                    self._parts / "labels",
+                    table.dtype,
+                    (self.count,),
+                    codes_to=table,
+                )
+
+
+class _TempDir:
+    """A hidden temp folder beside ``target``, removed on exit (success or failure)."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __enter__(self) -> Path:
+        self.path = Path(
+            tempfile.mkdtemp(
+                prefix=f".{self.target.name}.", suffix=".parts", dir=self.target.parent
+            )
+        )
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _zip_array(
+    zf: zipfile.ZipFile,
+    key: str,
+    raw: Path,
+    dtype: np.dtype,
+    shape: tuple[int, ...],
+    codes_to: np.ndarray | None = None,
+) -> None:
+    """Add ``key.npy`` to ``zf`` from a raw little-endian file, in blocks (bounded memory).
+
+    With ``codes_to``, ``raw`` holds int64 codes and each block is mapped through it.
+    """
+    info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+    with zf.open(info, "w", force_zip64=True) as out, open(raw, "rb") as src:
+        np.lib.format.write_array_header_1_0(out, header)
+        if codes_to is None:
+            shutil.copyfileobj(src, out, _COPY_BLOCK)
+            return
+        while block := src.read(_COPY_BLOCK):
+            out.write(codes_to[np.frombuffer(block, dtype="<i8")].tobytes())
+
+
+def write_images(
+    images: ImageSet,
+    path: str | Path,
+    schema: ImageSchema,
+    *,
+    fmt: str | None = None,
+    overwrite: bool = False,
+    inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Write an ``ImageSet`` atomically as an npz file or a PNG folder; returns ``path``."""
+    with ImageWriter(path, schema, fmt=fmt, overwrite=overwrite, inputs=inputs) as writer:
+        writer.write(images)
+    return Path(path)
