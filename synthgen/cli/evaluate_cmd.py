@@ -1,15 +1,24 @@
-"""``synthgen evaluate``: fidelity, utility, privacy and validity of a synthetic table."""
+"""``synthgen evaluate``: fidelity, utility, privacy and validity of a synthetic table, or
+fidelity, conditional accuracy and TSTR of synthetic images (for an image schema)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+if TYPE_CHECKING:
+    from synthgen.schema import ImageSchema
+
 
 def evaluate_cmd(
-    real: Path = typer.Option(..., "--real", help="Real (training) table: .csv, .parquet, .jsonl."),
-    synthetic: Path = typer.Option(..., "--synthetic", help="Synthetic table to evaluate."),
+    real: Path = typer.Option(
+        ...,
+        "--real",
+        help="Real (training) table: .csv, .parquet, .jsonl; images: .npz or a PNG folder.",
+    ),
+    synthetic: Path = typer.Option(..., "--synthetic", help="Synthetic table or images."),
     schema_path: Path = typer.Option(..., "--schema", help="Schema file (YAML or JSON)."),
     holdout: Path | None = typer.Option(
         None, "--holdout", help="Real rows the generator never saw (utility test set, DCR)."
@@ -27,12 +36,31 @@ def evaluate_cmd(
         metavar="NAME=VALUE",
         help="Gate (repeatable): exit 3 when a figure is below VALUE (above it for *_max "
         "gates). Names: shapes, trends, quality, tstr_ratio, detection, nndr, validity, "
-        "detection_auc_max, dcr_share_max, exact_copies_max, mmd_max, ...",
+        "detection_auc_max, dcr_share_max, exact_copies_max, mmd_max, ...; for images: "
+        "conditional_accuracy, tstr, tstr_ratio, precision, recall, frechet_max, fid_max.",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     seed: int = typer.Option(0, "--seed", help="Seed for subsampling and the models."),
-    max_rows: int = typer.Option(
-        30_000, "--max-rows", min=10, help="Subsample each table to at most this many rows."
+    max_rows: int | None = typer.Option(
+        None,
+        "--max-rows",
+        min=10,
+        help="Subsample each table to at most this many rows (default 30,000), each image set "
+        "to at most this many images (default 10,000).",
+        show_default=False,
+    ),
+    inception_weights: Path | None = typer.Option(
+        None,
+        "--inception-weights",
+        help="Images only: local safetensors file of Inception-v3 weights (torchvision key "
+        "names) for an Inception FID; converted once, never downloaded (see "
+        "synthgen/images/inception.py).",
+    ),
+    epochs: int | None = typer.Option(
+        None, "--epochs", min=1, help="Images only: epochs of the evaluation CNNs (default 4)."
+    ),
+    device: str | None = typer.Option(
+        None, "--device", help="Images only: auto, cpu or cuda for the evaluation CNNs (auto)."
     ),
 ) -> None:
     """Evaluate SYNTHETIC against REAL: column shapes and pair trends (as SDMetrics defines
@@ -42,12 +70,47 @@ def evaluate_cmd(
     Example: synthgen evaluate --real train.csv --synthetic synth.csv --schema adult.yaml
     --holdout test.csv --report report.html --json metrics.json --fail-under quality=0.8
     --fail-under dcr_share_max=0.6
+
+    Image schemas: --real, --synthetic and --holdout are .npz files or PNG folders; a CNN
+    trained on the real images gives the feature space for a Fréchet distance and
+    precision/recall (with the real-vs-real floor), conditional accuracy and TSTR vs TRTR.
+    Gates: conditional_accuracy, tstr, tstr_ratio, precision, recall, frechet_max, fid_max.
     """
     from synthgen.evaluate.gates import check_gates, enforce, parse_gates
     from synthgen.io import read_table
     from synthgen.outputs import atomic_output, check_output
-    from synthgen.schema import TableSchema, load_schema
+    from synthgen.schema import ImageSchema, load_schema
 
+    schema = load_schema(schema_path)
+    if isinstance(schema, ImageSchema):
+        _evaluate_images(
+            real,
+            synthetic,
+            schema,
+            schema_path,
+            holdout=holdout,
+            target=target,
+            report=report,
+            json_out=json_out,
+            fail_under=fail_under,
+            overwrite=overwrite,
+            seed=seed,
+            max_images=max_rows,
+            inception_weights=inception_weights,
+            epochs=epochs,
+            device=device,
+        )
+        return
+    max_rows = 30_000 if max_rows is None else max_rows
+    for option, value in (
+        ("--inception-weights", inception_weights),
+        ("--epochs", epochs),
+        ("--device", device),
+    ):
+        if value is not None:
+            from synthgen.errors import UsageError
+
+            raise UsageError(f"{option} applies to image schemas only; {schema_path} is a table.")
     gates = parse_gates(fail_under)
     inputs = [p for p in (real, synthetic, schema_path, holdout) if p is not None]
     outputs = [p for p in (report, json_out) if p is not None]
@@ -57,11 +120,6 @@ def evaluate_cmd(
         raise UsageError("--report and --json name the same file; give two paths.")
     for out in outputs:
         check_output(out, overwrite=overwrite, inputs=inputs)
-    schema = load_schema(schema_path)
-    if not isinstance(schema, TableSchema):
-        from synthgen.errors import UsageError
-
-        raise UsageError(f"Schema {schema_path} describes images; synthgen evaluate reads tables.")
 
     def read(path: Path):
         return read_table(path, schema, strict_values=False)
@@ -90,6 +148,73 @@ def evaluate_cmd(
             write_html(ev, tmp)
     _print_summary(ev.doc, outputs)
     enforce(ev.doc["gates"])
+
+
+def _evaluate_images(
+    real: Path,
+    synthetic: Path,
+    schema: ImageSchema,
+    schema_path: Path,
+    *,
+    holdout: Path | None,
+    target: str | None,
+    report: Path | None,
+    json_out: Path | None,
+    fail_under: list[str] | None,
+    overwrite: bool,
+    seed: int,
+    max_images: int | None,
+    inception_weights: Path | None,
+    epochs: int | None,
+    device: str | None,
+) -> None:
+    """``synthgen evaluate`` on an image schema: read, evaluate, write JSON/HTML, gate."""
+    from synthgen.errors import UsageError
+    from synthgen.evaluate.report import write_json
+    from synthgen.images.evaluate import (
+        DEFAULT_MAX_IMAGES,
+        check_image_gates,
+        enforce_image_gates,
+        parse_image_gates,
+        run_image_evaluation,
+    )
+    from synthgen.images.io import read_images
+    from synthgen.images.report import write_image_html
+    from synthgen.outputs import atomic_output, check_output
+
+    if target is not None:
+        raise UsageError(
+            f"--target applies to tables; image schema '{schema.name}' is evaluated against "
+            "its label."
+        )
+    gates = parse_image_gates(fail_under)
+    inputs = [p for p in (real, synthetic, schema_path, holdout, inception_weights) if p]
+    outputs = [p for p in (report, json_out) if p is not None]
+    if report is not None and json_out is not None and report.resolve() == json_out.resolve():
+        raise UsageError("--report and --json name the same file; give two paths.")
+    for out in outputs:
+        check_output(out, overwrite=overwrite, inputs=inputs)
+    ev = run_image_evaluation(
+        read_images(real, schema, source_label="Real data"),
+        read_images(synthetic, schema, source_label="Synthetic data"),
+        schema,
+        holdout=None if holdout is None else read_images(holdout, schema, source_label="Holdout"),
+        seed=seed,
+        inception_weights=inception_weights,
+        epochs=epochs,
+        max_images=DEFAULT_MAX_IMAGES if max_images is None else max_images,
+        device="auto" if device is None else device,
+        progress=True,
+    )
+    ev.doc["gates"] = check_image_gates(ev.doc, gates)
+    if json_out is not None:
+        with atomic_output(json_out, overwrite=overwrite, inputs=inputs) as tmp:
+            write_json(ev.doc, tmp)
+    if report is not None:
+        with atomic_output(report, overwrite=overwrite, inputs=inputs) as tmp:
+            write_image_html(ev, tmp)
+    _print_summary(ev.doc, outputs)
+    enforce_image_gates(ev.doc["gates"])
 
 
 def _print_summary(doc: dict, outputs: list[Path]) -> None:

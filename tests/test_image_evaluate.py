@@ -1,0 +1,435 @@
+"""Image evaluation on scikit-learn's 8x8 digits: metrics, classifier, report, CLI, Inception."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+from scipy import linalg
+from sklearn.datasets import load_digits
+from typer.testing import CliRunner
+
+from synthgen.cli.main import app
+from synthgen.errors import DataError, GateFailed, ModelFileError, UsageError
+from synthgen.images import evaluate as image_evaluate
+from synthgen.images import inception
+from synthgen.images.classifier import ImageClassifier
+from synthgen.images.data import ImageSet
+from synthgen.images.evaluate import (
+    check_image_gates,
+    enforce_image_gates,
+    parse_image_gates,
+    run_image_evaluation,
+)
+from synthgen.images.inception import InceptionV3, inception_features, load_inception
+from synthgen.images.io import write_images
+from synthgen.images.metrics import frechet_distance, precision_recall
+from synthgen.images.report import render_image_html
+from synthgen.schema import dump_schema, parse_schema
+
+runner = CliRunner()
+EPOCHS = 3
+
+
+def _schema(labelled: bool = True):
+    data = {
+        "kind": "image",
+        "name": "digits",
+        "image": {"height": 8, "width": 8, "channels": 1},
+        "source": {"format": "npz", "images_key": "images", "labels_key": "labels"},
+    }
+    if labelled:
+        data["label"] = {"name": "digit", "values": list(range(10))}
+    else:
+        data["source"]["labels_key"] = None
+    return parse_schema(data)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Small tensors on a shared 2-core machine: one thread is faster and reproducible."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    d = load_digits()
+    images = (d.images * 15).astype(np.uint8)[..., None]
+    full = ImageSet(images, d.target.astype(np.int64))
+    return {
+        "schema": _schema(),
+        "train": full.subset(slice(0, 900)),
+        "holdout": full.subset(slice(900, 1300)),
+        "unseen": full.subset(slice(1300, None)),  # 497 real images the models never see
+    }
+
+
+@pytest.fixture(scope="module")
+def good(digits):
+    """Synthetic = unseen real images with their true labels: the ideal generator."""
+    return run_image_evaluation(
+        digits["train"],
+        digits["unseen"],
+        digits["schema"],
+        holdout=digits["holdout"],
+        epochs=EPOCHS,
+    )
+
+
+@pytest.fixture(scope="module")
+def bad(digits):
+    """Noised images with shuffled labels, and no holdout (the real set is split)."""
+    rng = np.random.default_rng(1)
+    unseen = digits["unseen"]
+    noise = rng.integers(-90, 91, unseen.images.shape)
+    noisy = np.clip(unseen.images.astype(int) + noise, 0, 255).astype(np.uint8)
+    synthetic = ImageSet(noisy, rng.permutation(unseen.labels))
+    return run_image_evaluation(digits["train"], synthetic, digits["schema"], epochs=EPOCHS)
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def _scipy_frechet(a: np.ndarray, b: np.ndarray) -> float:
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    return float((mu1 - mu2) @ (mu1 - mu2) + np.trace(s1 + s2 - 2 * covmean))
+
+
+def test_frechet_distance_zero_for_itself_and_grows_with_shift_and_noise():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(400, 16))
+    b = rng.normal(size=(400, 16))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    # a pure mean shift of 0.5 in 16 dims adds exactly 16 * 0.25 = 4
+    assert frechet_distance(a, a + 0.5) == pytest.approx(4.0, rel=1e-6)
+    same = frechet_distance(a, b)
+    noisy = frechet_distance(a, b * 1.5 + rng.normal(size=b.shape))
+    assert 0 < same < noisy
+    assert same == pytest.approx(_scipy_frechet(a, b), rel=1e-6)
+    # fewer samples than dimensions: singular covariances stay finite and non-negative
+    small = frechet_distance(a[:5], b[:7])
+    assert np.isfinite(small) and small >= 0
+    with pytest.raises(DataError, match="at least 2 samples"):
+        frechet_distance(a[:1], b)
+
+
+def test_precision_recall_on_constructed_sets():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(600, 4))
+    same = precision_recall(real, rng.normal(size=(600, 4)))
+    assert same["precision"] > 0.8 and same["recall"] > 0.8 and same["k"] == 3
+    far = precision_recall(real, rng.normal(size=(600, 4)) + 20)
+    assert far["precision"] == 0.0 and far["recall"] == 0.0
+    # mode collapse: synthetic samples all near one real point -> precise, no recall
+    collapsed = real[0] + 0.01 * rng.normal(size=(600, 4))
+    pr = precision_recall(real, collapsed)
+    assert pr["precision"] > 0.9 and pr["recall"] < 0.1
+    capped = precision_recall(real, real, max_samples=100)
+    assert capped["n_real"] == capped["n_fake"] == 100
+    with pytest.raises(DataError, match="more than 3 samples"):
+        precision_recall(real[:3], real)
+
+
+# --- classifier ------------------------------------------------------------------------------
+
+
+def test_classifier_learns_digits_deterministically(digits):
+    clf = ImageClassifier(seed=3).fit(digits["train"], 10, epochs=EPOCHS)
+    assert clf.score(digits["holdout"]) > 0.9
+    again = ImageClassifier(seed=3).fit(digits["train"], 10, epochs=EPOCHS)
+    np.testing.assert_array_equal(
+        clf.predict_proba(digits["holdout"]), again.predict_proba(digits["holdout"])
+    )
+    feats = clf.features(digits["holdout"])
+    assert feats.shape == (len(digits["holdout"]), 128) and feats.dtype == np.float32
+    assert clf.predict(digits["holdout"]).dtype == np.int64
+    with pytest.raises(DataError, match="do not match"):
+        clf.predict(ImageSet(np.zeros((2, 9, 9, 1), np.uint8)))
+
+
+def test_classifier_takes_rgb_and_odd_sizes():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 64)
+    images = rng.integers(0, 60, (64, 13, 10, 3)).astype(np.uint8)
+    images[labels == 1, :, :, 0] += 150  # class 1 is red
+    data = ImageSet(images, labels)
+    clf = ImageClassifier(seed=0).fit(data, 2, epochs=4)
+    assert clf.features(data).shape == (64, 128)
+    assert clf.score(data) > 0.9
+    with pytest.raises(DataError, match="no labels"):
+        ImageClassifier().fit(ImageSet(images), 2)
+
+
+# --- evaluate_images -------------------------------------------------------------------------
+
+
+def test_ideal_synthetic_scores_near_the_real_floor(good):
+    s = good.doc["summary"]
+    assert s["conditional_accuracy"] > 0.85
+    assert s["trtr_accuracy"] > 0.9 and s["tstr_accuracy"] > 0.75
+    assert s["frechet_distance"] < 2 * s["frechet_floor"] + 1
+    assert s["precision"] > 0.6 and s["recall"] > 0.6
+    per = good.doc["conditional"]["per_label"]
+    assert set(per) == {str(d) for d in range(10)}
+    assert sum(v["n"] for v in per.values()) == 497
+    assert good.doc["sampling"]["holdout_source"] == "given"
+    assert good.doc["sampling"]["compare_n"] == 400
+    assert good.doc["inception"] is None and s["fid"] is None
+
+
+def test_noisy_shuffled_synthetic_scores_worse_and_split_is_stated(good, bad):
+    g, b = good.doc["summary"], bad.doc["summary"]
+    assert b["conditional_accuracy"] < 0.25  # chance is 0.1
+    assert b["tstr_accuracy"] < 0.35
+    assert b["frechet_distance"] > 2 * g["frechet_distance"]
+    assert b["frechet_distance"] > 2 * b["frechet_floor"]
+    assert b["precision"] < g["precision"]
+    assert bad.doc["sampling"]["holdout_source"].startswith("split from the real images")
+    assert any("No holdout given" in n for n in bad.doc["notes"])
+    assert bad.doc["sampling"]["real_train_used"] + bad.doc["sampling"]["holdout_used"] == 900
+
+
+def test_document_keys_are_stable_and_json(good):
+    doc = good.doc
+    json.dumps(doc, allow_nan=False)
+    assert doc["format"] == "synthgen.image_evaluation/1"
+    assert set(doc) == {
+        "format",
+        "synthgen_version",
+        "schema",
+        "kind",
+        "image",
+        "seed",
+        "sampling",
+        "classifier",
+        "summary",
+        "fidelity",
+        "conditional",
+        "utility",
+        "inception",
+        "notes",
+        "gates",
+        "timings_s",
+    }
+    assert set(doc["summary"]) == {
+        "frechet_distance",
+        "frechet_floor",
+        "precision",
+        "recall",
+        "precision_floor",
+        "recall_floor",
+        "conditional_accuracy",
+        "tstr_accuracy",
+        "trtr_accuracy",
+        "tstr_ratio",
+        "fid",
+        "fid_floor",
+    }
+
+
+def test_unlabelled_schema_uses_self_supervised_features(digits):
+    schema = _schema(labelled=False)
+
+    def strip(s):
+        return ImageSet(s.images[:200])
+
+    doc = run_image_evaluation(
+        strip(digits["train"]), strip(digits["unseen"]), schema, epochs=1
+    ).doc
+    assert doc["classifier"]["task"].startswith("flip")
+    assert doc["summary"]["conditional_accuracy"] is None
+    assert doc["conditional"]["skipped"] == "the schema has no label"
+    assert doc["summary"]["frechet_distance"] is not None
+
+
+def test_bad_inputs_are_refused(digits):
+    schema = digits["schema"]
+    wrong = ImageSet(np.zeros((30, 9, 8, 1), np.uint8), np.zeros(30, np.int64))
+    with pytest.raises(DataError, match="Synthetic data images are 9x8"):
+        run_image_evaluation(digits["train"], wrong, schema)
+    with pytest.raises(UsageError, match="image schemas"):
+        run_image_evaluation(digits["train"], digits["unseen"], parse_schema(_table_schema()))
+
+
+def _table_schema() -> dict:
+    return {"kind": "table", "name": "t", "columns": [{"name": "x", "type": "continuous"}]}
+
+
+def test_gates_pass_fail_and_unknown(good):
+    gates = parse_image_gates(["conditional_accuracy=0.5", "frechet_max=1e9", "fid_max=1"])
+    results = check_image_gates(good.doc, gates)
+    assert [r["passed"] for r in results] == [True, True, False]
+    with pytest.raises(GateFailed, match="needs --inception-weights"):
+        enforce_image_gates(results)
+    with pytest.raises(UsageError, match="unknown image gate 'shapes'"):
+        parse_image_gates(["shapes=0.5"])
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def test_report_is_self_contained_with_a_grid_per_label(good):
+    page = render_image_html(good)
+    assert "synthgen image evaluation: digits" in page
+    pngs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(pngs) == 10  # one sample grid per digit
+    grid = Image.open(io.BytesIO(base64.b64decode(pngs[3])))
+    assert grid.format == "PNG" and grid.width > 10 * 8 and grid.height > 3 * 8
+    for external in ("http://", "https://", "<script", "<link", "url("):
+        assert external not in page
+    assert "Fréchet distance" in page and "TSTR" in page and "digit = 3" in page
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, digits):
+    root = tmp_path_factory.mktemp("image_eval")
+    schema = digits["schema"]
+    (root / "digits.yaml").write_text(dump_schema(schema))
+    write_images(digits["train"], root / "train.npz", schema)
+    write_images(digits["holdout"], root / "holdout.npz", schema)
+    write_images(digits["unseen"].subset(slice(0, 200)), root / "synthetic", schema, fmt="png")
+    return root
+
+
+def _cli(root, *extra):
+    return [
+        "evaluate",
+        "--real",
+        str(root / "train.npz"),
+        "--synthetic",
+        str(root / "synthetic"),
+        "--holdout",
+        str(root / "holdout.npz"),
+        "--schema",
+        str(root / "digits.yaml"),
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        *extra,
+    ]
+
+
+def test_cli_end_to_end_writes_json_and_report(files):
+    metrics, report = files / "m.json", files / "r.html"
+    result = runner.invoke(
+        app,
+        _cli(
+            files,
+            "--json",
+            str(metrics),
+            "--report",
+            str(report),
+            "--fail-under",
+            "conditional_accuracy=0.5",
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(metrics.read_text())
+    assert doc["sampling"]["synthetic_images"] == 200
+    assert doc["classifier"]["epochs"] == 2
+    assert doc["gates"][0]["name"] == "conditional_accuracy" and doc["gates"][0]["passed"]
+    assert "conditional_accuracy" in result.output and "wrote" in result.output
+    assert "data:image/png;base64," in report.read_text()
+
+    assert set(doc["summary"]) >= {"frechet_distance", "frechet_floor", "tstr_accuracy"}
+
+    # a failed gate exits 3 after (over)writing the JSON; --max-rows keeps this run small
+    metrics.unlink()
+    failing = runner.invoke(
+        app,
+        _cli(files, "--json", str(metrics), "--max-rows", "30", "--fail-under", "tstr=1.01"),
+    )
+    assert failing.exit_code == 3, failing.output
+    assert "tstr: tstr_accuracy" in failing.output
+    assert json.loads(metrics.read_text())["sampling"]["real_train_used"] == 30
+
+
+def test_cli_refuses_options_that_do_not_apply(files, tmp_path):
+    bad = runner.invoke(app, _cli(files, "--target", "digit"))
+    assert bad.exit_code == 2 and "--target applies to tables" in bad.output
+    (tmp_path / "t.yaml").write_text(json.dumps(_table_schema()))
+    table = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--real",
+            str(tmp_path / "r.csv"),
+            "--synthetic",
+            str(tmp_path / "s.csv"),
+            "--schema",
+            str(tmp_path / "t.yaml"),
+            "--inception-weights",
+            str(tmp_path / "w.safetensors"),
+        ],
+    )
+    assert table.exit_code == 2 and "image schemas only" in table.output
+
+
+# --- Inception -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def inception_file(tmp_path_factory):
+    torch.manual_seed(0)
+    state = InceptionV3().state_dict()
+    state["fc.weight"] = torch.zeros(1008, 2048)  # pytorch-fid's 1008-way head
+    state["fc.bias"] = torch.zeros(1008)
+    path = tmp_path_factory.mktemp("inception") / "inception.safetensors"
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return path
+
+
+def test_inception_fid_from_local_weights(digits, inception_file, monkeypatch):
+    # 75x75 (Inception-v3's smallest input) instead of 299x299 keeps this test fast on CPU
+    monkeypatch.setattr(inception, "SIZE", 75)
+    net = load_inception(inception_file)
+    assert net.Mixed_7c.pool == "max" and net.Mixed_5b.tf  # the FID variant was recognised
+    few = digits["holdout"].subset(slice(0, 3))
+    feats = inception_features(net, few)
+    assert feats.shape == (3, 2048) and np.isfinite(feats).all()
+    np.testing.assert_array_equal(feats, inception_features(net, few))  # deterministic
+
+    monkeypatch.setattr(image_evaluate, "INCEPTION_MAX_IMAGES", 4)
+    doc = run_image_evaluation(
+        digits["train"].subset(slice(0, 200)),
+        digits["unseen"].subset(slice(0, 40)),
+        digits["schema"],
+        holdout=digits["holdout"].subset(slice(0, 40)),
+        inception_weights=inception_file,
+        epochs=1,
+    ).doc
+    assert doc["inception"]["n"] == 4 and doc["inception"]["weights"] == str(inception_file)
+    assert doc["summary"]["fid"] >= 0 and doc["summary"]["fid_floor"] >= 0
+
+
+def test_bad_inception_weights_are_refused(digits, files, tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_inception(tmp_path / "missing.safetensors")
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"not a safetensors file at all")
+    with pytest.raises(ModelFileError, match="not a readable safetensors file"):
+        load_inception(garbage)
+    other = tmp_path / "other.safetensors"
+    save_file({"conv.weight": torch.zeros(3, 3)}, str(other))
+    with pytest.raises(ModelFileError, match="does not hold torchvision-style"):
+        run_image_evaluation(
+            digits["train"], digits["unseen"], digits["schema"], inception_weights=other
+        )
+    result = runner.invoke(app, _cli(files, "--inception-weights", str(garbage)))
+    assert result.exit_code == 1 and "garbage.safetensors" in result.output
