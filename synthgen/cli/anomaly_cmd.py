@@ -1,4 +1,4 @@
-"""``synthgen anomalies fit|score``: autoencoder anomaly screening of tables."""
+"""``synthgen anomalies fit|score``: autoencoder anomaly screening of tables and images."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from synthgen.errors import UsageError
 
 anomalies = typer.Typer(
     name="anomalies",
-    help="Screen table rows for anomalies by autoencoder reconstruction error.",
+    help="Screen table rows or images for anomalies by autoencoder reconstruction error.",
     no_args_is_help=True,
 )
 
@@ -22,7 +22,9 @@ def _default_output(data: Path, suffix: str) -> Path:
 @anomalies.command("fit")
 def fit_cmd(
     data: Path = typer.Argument(
-        ..., help="Trusted data to learn normal rows from (CSV, Parquet, JSONL)."
+        ...,
+        help="Trusted data to learn normal rows from (CSV, Parquet, JSONL), or images "
+        "(npz or a folder, as the image schema says).",
     ),
     schema: Path = typer.Option(..., "--schema", help="Schema file (YAML or JSON)."),
     output: Path = typer.Option(
@@ -35,7 +37,11 @@ def fit_cmd(
         0, "--seed", help="Training seed: the same seed gives the same scores."
     ),
     epochs: int = typer.Option(
-        20, "--epochs", min=1, help="Most training epochs (early stopping usually ends sooner)."
+        None,
+        "--epochs",
+        min=1,
+        help="Most training epochs (tables: 20, early stopping usually ends sooner; images: "
+        "60, within 200..5000 optimiser steps).",
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
@@ -43,6 +49,8 @@ def fit_cmd(
     """Fit an anomaly detector on trusted data.
 
     Example: synthgen anomalies fit train.csv --schema schemas/adult.yaml -o detector.synth
+
+    Images: synthgen anomalies fit train.npz --schema schemas/mnist.yaml -o digits.synth
     """
     from synthgen.anomaly import AnomalyDetector
     from synthgen.device import resolve_device
@@ -54,13 +62,28 @@ def fit_cmd(
     resolve_device(device)  # refuse --device cuda without a GPU before reading anything
     sch = load_schema(schema)
     if not isinstance(sch, TableSchema):
-        raise UsageError(
-            f"Schema {schema} describes images; anomaly screening of images is not supported "
-            "yet. Give a table schema."
+        from synthgen.images.anomaly import fit_detector_to_file
+
+        det = fit_detector_to_file(
+            data,
+            sch,
+            schema,
+            output,
+            epochs=epochs,
+            seed=seed,
+            device=device,
+            overwrite=overwrite,
         )
+        t = det.training_
+        typer.echo(
+            f"Fitted an image anomaly detector on {t['images']:,} images in "
+            f"{det.fit_seconds_:.1f}s ({t['epochs_run']:g} epochs); wrote {output}."
+        )
+        return
     check_output(output, overwrite=overwrite, inputs=(data, schema))
     frame = read_table(data, sch, strict_values=False)
-    det = AnomalyDetector(seed=seed, epochs=epochs, device=device).fit(frame, sch)
+    det = AnomalyDetector(seed=seed, epochs=20 if epochs is None else epochs, device=device)
+    det.fit(frame, sch)
     det.save(output, overwrite=overwrite, inputs=(data, schema))
     t = det.training_
     typer.echo(
@@ -71,7 +94,9 @@ def fit_cmd(
 
 @anomalies.command("score")
 def score_cmd(
-    data: Path = typer.Argument(..., help="Rows to screen (CSV, Parquet, JSONL)."),
+    data: Path = typer.Argument(
+        ..., help="Rows to screen (CSV, Parquet, JSONL), or images (npz or a folder)."
+    ),
     model: Path = typer.Option(..., "--model", help="Detector file written by 'anomalies fit'."),
     contamination: float = typer.Option(
         None,
@@ -85,7 +110,8 @@ def score_cmd(
         None,
         "-o",
         "--output",
-        help="Scored rows to write (default: DATA's name + .scored + its suffix).",
+        help="Scored rows to write (default: DATA's name + .scored + its suffix; for images "
+        "DATA's name + .scored.csv).",
     ),
     report: Path = typer.Option(None, "--report", help="Write a self-contained HTML summary here."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -94,7 +120,8 @@ def score_cmd(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
 ) -> None:
-    """Score rows: the input plus anomaly_score, is_anomaly and top_columns.
+    """Score rows: the input plus anomaly_score, is_anomaly and top_columns. Images: one row
+    per image with its file name (or npz index), its label if any, anomaly_score, is_anomaly.
 
     Example: synthgen anomalies score batch.csv --model det.synth --contamination 0.01 -o out.csv
     --report screening.html
@@ -102,10 +129,29 @@ def score_cmd(
     from synthgen.anomaly import AnomalyDetector
     from synthgen.anomaly.stream import score_file
     from synthgen.device import resolve_device
+    from synthgen.images.anomaly import KIND as IMAGE_KIND
+    from synthgen.modelfile import peek_kind
 
     if contamination is not None and threshold is not None:
         raise UsageError("Give either --contamination or --threshold, not both.")
     resolve_device(device)
+    if (peek_kind(model) or "").startswith(IMAGE_KIND):
+        from synthgen.images.anomaly import ImageAnomalyDetector, score_images_to_file
+
+        output = output or data.with_name(f"{data.stem}.scored.csv")
+        img = ImageAnomalyDetector.load(model, device=device)
+        summary = score_images_to_file(
+            img,
+            data,
+            output,
+            contamination=contamination,
+            threshold=threshold,
+            report=report,
+            overwrite=overwrite,
+            inputs=(model,),
+        )
+        _echo_summary(summary, "images", output, report)
+        return
     output = output or data.with_name(f"{data.stem}.scored{data.suffix or '.csv'}")
     det = AnomalyDetector.load(model, device=device)
     summary = score_file(
@@ -119,9 +165,13 @@ def score_cmd(
         chunk_rows=chunk_rows,
         inputs=(model,),
     )
+    _echo_summary(summary, "rows", output, report)
+
+
+def _echo_summary(summary, what: str, output: Path, report: Path | None) -> None:
     share = 100 * summary.flagged / summary.rows if summary.rows else 0.0
     typer.echo(
-        f"Scored {summary.rows:,} rows: {summary.flagged:,} flagged ({share:.2f} %) above "
+        f"Scored {summary.rows:,} {what}: {summary.flagged:,} flagged ({share:.2f} %) above "
         f"threshold {summary.threshold:.6g} ({summary.threshold_rule}); wrote {output}"
         + (f" and {report}." if report else ".")
     )
