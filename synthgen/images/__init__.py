@@ -1,0 +1,1 @@
+"""Image datasets: readers and writers, conditional GAN and VAE, evaluation, anomaly screening."""
