@@ -9,7 +9,13 @@ SECTIONS = [
     ("tabular", "Tabular models on Adult (`benchmarks/tabular.py`)"),
     ("transformer_speed", "Reversible transformer speed (`benchmarks/transformer_speed.py`)"),
     ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
+    ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),
+    ("images", "Image models on MNIST10k (`benchmarks/images.py`)"),
     ("anomaly", "Anomaly screening on ADBench (`benchmarks/anomaly.py`)"),
+    (
+        "image_anomaly",
+        "One-class image anomaly screening on MNIST10k (`benchmarks/image_anomaly.py`)",
+    ),
     ("augment", "Class balancing on Adult (`benchmarks/augment.py`)"),
     ("service", "HTTP service load run (`benchmarks/service.py`)"),
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from synthgen.errors import SchemaError
+from synthgen.errors import SchemaError, UsageError
 from synthgen.outputs import check_output
-from synthgen.schema import TableSchema, load_schema
+from synthgen.schema import ImageSchema, TableSchema, load_schema
 
 
 def load_table_schema(path: str | Path) -> TableSchema:
@@ -43,7 +43,24 @@ def fit_to_file(
 
     output = Path(output)
     check_output(output, overwrite=overwrite, inputs=[data, schema_path])
-    schema = load_table_schema(schema_path)
+    schema = load_schema(schema_path)
+    if isinstance(schema, ImageSchema):
+        from synthgen.images.api import fit_images_to_file
+
+        return fit_images_to_file(
+            data,
+            schema,
+            schema_path,
+            output,
+            model=model,
+            epochs=epochs,
+            batch_size=batch_size,
+            device=device,
+            seed=seed,
+            resume=resume,
+            overwrite=overwrite,
+            progress=progress,
+        )
     synth = TabularSynthesizer(
         model, epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=progress
     )
@@ -55,3 +72,37 @@ def fit_to_file(
     synth.save(output, overwrite=overwrite, inputs=[data, schema_path])
     checkpoint.unlink(missing_ok=True)
     return {**synth.training_, "fit_seconds": synth.fit_seconds_}
+
+
+def generate_file(
+    model_path: str | Path,
+    rows: int,
+    output: str | Path,
+    *,
+    fmt: str | None = None,
+    conditions: dict[str, str] | None = None,
+    seed: int | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Generate from a table or image model file, whichever ``model_path`` holds."""
+    from synthgen.modelfile import peek_kind
+
+    kwargs = dict(
+        fmt=fmt,
+        conditions=conditions,
+        seed=seed,
+        device=device,
+        overwrite=overwrite,
+        progress=progress,
+    )
+    if (peek_kind(model_path) or "").startswith("image"):
+        from synthgen.images.api import generate_images_to_file
+
+        return generate_images_to_file(model_path, rows, output, **kwargs)
+    from synthgen.generate import generate_to_file
+
+    if fmt is not None and fmt not in ("parquet", "csv", "jsonl"):
+        raise UsageError(f"--format {fmt} does not apply to tables; use parquet, csv or jsonl.")
+    return generate_to_file(model_path, rows, output, **kwargs)

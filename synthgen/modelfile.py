@@ -206,3 +206,16 @@ def load_model(path: str | Path, *, expect: str | None = None) -> LoadedModel:
             path, f"it holds a '{loaded.kind}' model, but this command needs a '{expect}' model."
         )
     return loaded
+
+
+def peek_kind(path: str | Path) -> str | None:
+    """The model kind a file's manifest names, without checking the file (``None`` when it
+    cannot be read; ``load_model`` then reports why). Used only to route a command."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if zf.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
+                return None
+            kind = json.loads(zf.read(MANIFEST)).get("kind")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, AttributeError):
+        return None
+    return kind if isinstance(kind, str) else None

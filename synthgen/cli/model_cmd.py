@@ -11,7 +11,9 @@ console = Console(stderr=True)
 
 
 def fit(
-    data: Path = typer.Argument(..., help="Training table (CSV, Parquet or JSONL)."),
+    data: Path = typer.Argument(
+        ..., help="Training table (CSV, Parquet, JSONL) or images (.npz or a PNG/JPEG folder)."
+    ),
     schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (YAML or JSON)."),
     model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
     output: Path | None = typer.Option(
@@ -25,7 +27,7 @@ def fit(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Fit a conditional VAE or GAN to a table.
+    """Fit a conditional VAE or GAN to a table or an image set (the schema's kind decides).
 
     Example: synthgen fit adult.csv --schema schemas/adult.yaml --model vae -o adult.synth
     """
@@ -64,23 +66,34 @@ def generate(
     seed: int | None = typer.Option(None, "--seed", help="Random seed [default: fit seed]."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     fmt: str | None = typer.Option(
-        None, "--format", "-f", help="parquet, csv or jsonl [default: from the suffix]."
+        None,
+        "--format",
+        "-f",
+        help="Tables: parquet, csv or jsonl. Images: npz or png (a folder, one subfolder per "
+        "label) [default: from the suffix].",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Generate synthetic rows from a model file, streamed to disk.
+    """Generate synthetic rows (or images) from a model file, streamed to disk.
 
     Example: synthgen generate adult.synth --rows 10000 -o synthetic.parquet -c income=>50K
+    Images:  synthgen generate mnist.synth --rows 1000 -o digits --format png -c digit=3
     """
-    from synthgen.generate import generate_to_file, parse_conditions
+    from synthgen.api import generate_file
+    from synthgen.generate import parse_conditions
+    from synthgen.modelfile import peek_kind
 
-    if fmt is not None and fmt not in ("parquet", "csv", "jsonl"):
+    if fmt is not None and fmt not in ("parquet", "csv", "jsonl", "npz", "png"):
         raise typer.BadParameter(
-            f"'{fmt}' is not one of parquet, csv, jsonl.", param_hint="--format"
+            f"'{fmt}' is not one of parquet, csv, jsonl, npz, png.", param_hint="--format"
         )
-    out = output or Path(f"{model.stem}.synthetic.{fmt or 'parquet'}")
-    result = generate_to_file(
+    if output is None:
+        image = (peek_kind(model) or "").startswith("image")
+        suffix = {"png": ""}.get(fmt or "", f".{fmt or ('npz' if image else 'parquet')}")
+        output = Path(f"{model.stem}.synthetic{suffix}")
+    out = output
+    result = generate_file(
         model,
         rows,
         out,
@@ -91,7 +104,8 @@ def generate(
         overwrite=overwrite,
         progress=not quiet,
     )
-    console.print(f"[green]wrote[/] {result['rows']} rows to {out} ({result['format']})")
+    what = "images" if result["format"] in ("npz", "png") else "rows"
+    console.print(f"[green]wrote[/] {result['rows']} {what} to {out} ({result['format']})")
 
 
 def demo(

@@ -1,4 +1,5 @@
-"""What every tabular model provides to the one training loop and the sampler."""
+"""What every model provides to the one training loop (``GenerativeModel``), and what a tabular
+model adds for the sampler (``TabularModel``)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,30 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import torch
 from torch import nn
 
 from synthgen.models.layout import Layout
 
+Batch: TypeAlias = torch.Tensor | tuple[torch.Tensor, ...]
+"""Training data on the device: one matrix, or a tuple of aligned tensors (e.g. images and
+label codes); a batch has the same form."""
 
-class TabularModel(ABC):
-    """A generative model over the transformed table. Subclasses build their modules from a
-    dataclass config and a ``Layout``; the training loop in ``train.py`` drives them."""
+
+class GenerativeModel(ABC):
+    """A torch model the training loop in ``train.py`` drives: named modules built from a
+    dataclass config, optimizers, mini-batches and one optimisation step at a time."""
 
     kind: ClassVar[str]
     config_cls: ClassVar[type]
+    select_best: ClassVar[bool] = True
+    """Keep the weights of the best validation loss and stop early on a plateau. Models whose
+    validation figure does not rank weights (a GAN) set this False and keep their last weights."""
 
-    def __init__(self, config: Any, layout: Layout, condition_columns: list[str]) -> None:
+    def __init__(self, config: Any) -> None:
         self.config = config
-        self.layout = layout
-        self.condition_columns = list(condition_columns)
         self.device = torch.device("cpu")
 
     # --- modules and state -------------------------------------------------------------
@@ -62,7 +68,7 @@ class TabularModel(ABC):
         if unexpected:
             raise KeyError(f"unexpected tensors {unexpected[:3]}")
 
-    def to(self, device: torch.device) -> TabularModel:
+    def to(self, device: torch.device) -> GenerativeModel:
         self.device = device
         for module in self.modules().values():
             module.to(device)
@@ -86,30 +92,41 @@ class TabularModel(ABC):
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Optimizers, by name (their state is checkpointed for --resume)."""
 
-    def prepare(self, data: torch.Tensor) -> None:
-        """Called once with the (device-resident) training matrix before the first step."""
+    def prepare(self, data: Batch) -> None:
+        """Called once with the (device-resident) training data before the first step."""
 
-    def batches(
-        self, data: torch.Tensor, batch_size: int, generator: torch.Generator
-    ) -> Iterator[torch.Tensor]:
-        """One epoch of mini-batches: a random permutation, on the data's device."""
-        n = data.shape[0]
-        perm = torch.randperm(n, generator=generator, device="cpu").to(data.device)
+    def batches(self, data: Batch, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
+        """One epoch of mini-batches: a random permutation, on the data's device. A tuple of
+        tensors is permuted together."""
+        first = data[0] if isinstance(data, tuple) else data
+        n = first.shape[0]
+        perm = torch.randperm(n, generator=generator, device="cpu").to(first.device)
         for start in range(0, n - batch_size // 2, batch_size):
-            yield data[perm[start : start + batch_size]]
+            idx = perm[start : start + batch_size]
+            yield tuple(t[idx] for t in data) if isinstance(data, tuple) else data[idx]
 
     @abstractmethod
     def train_step(
-        self, batch: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer]
+        self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer]
     ) -> dict[str, float]:
         """One optimisation step; returns losses to show on the progress bar."""
 
     @abstractmethod
-    def validation_loss(self, data: torch.Tensor) -> float:
+    def validation_loss(self, data: Batch) -> float:
         """Loss on the held-out slice (lower is better) for early stopping."""
 
-    def finish(self, data: torch.Tensor) -> None:
-        """Called once after training with the full training matrix (e.g. fit a latent prior)."""
+    def finish(self, data: Batch) -> None:
+        """Called once after training with the full training data (e.g. fit a latent prior)."""
+
+
+class TabularModel(GenerativeModel):
+    """A generative model over the transformed table. Subclasses build their modules from a
+    dataclass config and a ``Layout``; the training loop in ``train.py`` drives them."""
+
+    def __init__(self, config: Any, layout: Layout, condition_columns: list[str]) -> None:
+        super().__init__(config)
+        self.layout = layout
+        self.condition_columns = list(condition_columns)
 
     # --- generation ----------------------------------------------------------------------
     @abstractmethod

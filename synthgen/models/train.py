@@ -1,5 +1,8 @@
 """The one training loop every model kind runs: epochs of steps, a held-out slice for early
-stopping, a rich progress bar with live losses, and checkpoints for ``--resume``."""
+stopping, a rich progress bar with live losses, and checkpoints for ``--resume``.
+
+The data is one matrix (tabular models) or a tuple of aligned arrays (image models: images and
+label codes); the split, fingerprint, device placement and batches apply to each array alike."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import torch
@@ -17,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from synthgen.device import resolve_device  # noqa: F401  (re-exported for callers)
 from synthgen.errors import ModelFileError
-from synthgen.models.base import TabularModel
+from synthgen.models.base import Batch, GenerativeModel
 from synthgen.models.checkpoint import (
     flatten_optimizer,
     load_checkpoint,
@@ -39,9 +42,40 @@ class TrainConfig:
     seed: int = 0
 
 
-def data_fingerprint(matrix: np.ndarray) -> str:
-    """sha256 of the transformed training matrix (ties a checkpoint to its data)."""
-    return hashlib.sha256(np.ascontiguousarray(matrix).tobytes()).hexdigest()
+TrainData: TypeAlias = np.ndarray | tuple[np.ndarray, ...]
+
+
+def data_fingerprint(data: TrainData) -> str:
+    """sha256 of the training data (ties a checkpoint to its data). For a tuple, each array's
+    dtype and shape are hashed with its bytes."""
+    if not isinstance(data, tuple):
+        return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
+    digest = hashlib.sha256()
+    for array in data:
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _rows(data: TrainData) -> int:
+    if not isinstance(data, tuple):
+        return len(data)
+    sizes = {len(a) for a in data}
+    if len(sizes) != 1:
+        raise ValueError(f"training arrays differ in length: {sorted(sizes)}")
+    return sizes.pop()
+
+
+def _place(data: TrainData, idx: np.ndarray, device: torch.device) -> Batch:
+    """Rows ``idx`` on ``device``: a matrix as float32; in a tuple, floating arrays as float32
+    and the others (uint8 images, int64 codes) in their own dtype."""
+    if not isinstance(data, tuple):
+        return torch.as_tensor(data[idx], dtype=torch.float32, device=device)
+    out = []
+    for array in data:
+        dtype = torch.float32 if np.issubdtype(array.dtype, np.floating) else None
+        out.append(torch.as_tensor(np.ascontiguousarray(array[idx]), dtype=dtype, device=device))
+    return tuple(out)
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -73,8 +107,8 @@ def _progress(enabled: bool) -> Progress:
 
 
 def fit_model(
-    model: TabularModel,
-    matrix: np.ndarray,
+    model: GenerativeModel,
+    matrix: TrainData,
     cfg: TrainConfig,
     device: torch.device,
     *,
@@ -83,16 +117,17 @@ def fit_model(
     resume: bool = False,
     run_key: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train ``model`` on the transformed ``matrix``; returns the training summary.
+    """Train ``model`` on the transformed ``matrix`` (or a tuple of aligned arrays); returns the
+    training summary.
 
     The data is moved to ``device`` once and stays there. With ``checkpoint``, state is saved
     after each evaluation; ``resume`` continues from it when it matches this run (same data
     fingerprint and configs), and refuses it otherwise.
     """
     gen = seed_everything(cfg.seed)
-    train_idx, val_idx = _split(len(matrix), cfg.val_fraction, cfg.seed)
-    data = torch.as_tensor(matrix[train_idx], dtype=torch.float32, device=device)
-    val = torch.as_tensor(matrix[val_idx], dtype=torch.float32, device=device)
+    train_idx, val_idx = _split(_rows(matrix), cfg.val_fraction, cfg.seed)
+    data = _place(matrix, train_idx, device)
+    val = _place(matrix, val_idx, device)
     model.to(device)
     model.prepare(data)
     optimizers = model.make_optimizers()
@@ -139,11 +174,13 @@ def fit_model(
             if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
                 model.train(False)
                 with torch.no_grad():
-                    vloss = model.validation_loss(val if len(val) else data)
+                    vloss = model.validation_loss(val if len(val_idx) else data)
                 losses["val"] = vloss
                 shown += f" val={vloss:.3f}"
                 history.append({"epoch": epoch, **{k: round(v, 5) for k, v in losses.items()}})
-                if vloss < best_loss - 1e-4 * abs(best_loss if math.isfinite(best_loss) else 1):
+                if not model.select_best:
+                    best_loss = vloss  # reported, never used to pick weights or stop
+                elif vloss < best_loss - 1e-4 * abs(best_loss if math.isfinite(best_loss) else 1):
                     best_loss, bad_evals = vloss, 0
                     best_state = {k: v.clone() for k, v in model.state_tensors().items()}
                 else:
