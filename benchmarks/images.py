@@ -33,6 +33,7 @@ OUT = ROOT / "benchmarks" / "results"
 def run_model(kind: str, train, test, schema, args, tmp: Path) -> dict:
     import torch
 
+    from synthgen.device import resolve_device
     from synthgen.images.api import generate_images_to_file
     from synthgen.images.evaluate import evaluate_images
     from synthgen.images.synthesizer import ImageSynthesizer
@@ -57,7 +58,7 @@ def run_model(kind: str, train, test, schema, args, tmp: Path) -> dict:
     metrics = evaluate_images(train, sample, schema, holdout=test, seed=0, device=args.device)
     return {
         "model": kind,
-        "device": str(synth.device_) if hasattr(synth, "device_") else args.device,
+        "device": str(resolve_device(args.device)),
         "torch_threads": torch.get_num_threads(),
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "fit_s": fit_s,

@@ -337,6 +337,10 @@ def schema_to_dict(schema: TableSchema | ImageSchema) -> dict[str, Any]:
                 col[key] = int(col[key])
     if isinstance(schema, TableSchema):
         doc["missing_values"] = list(schema.missing_values)
+    else:  # spelled out so that a written image schema reads without the defaults at hand
+        doc["image"]["channels"] = schema.image.channels
+        if schema.label is not None:
+            doc["label"] = {"name": schema.label.name, **doc.get("label", {})}
     return doc
 
 

@@ -114,25 +114,29 @@ def test_adult_schema(adult_schema):
 
 
 def test_mnist_schema(repo_root, shared_data):
-    from synthgen.io import check_images
+    from synthgen.images.io import read_images
 
     schema = load_schema(repo_root / "schemas" / "mnist.yaml")
     assert isinstance(schema, ImageSchema)
     assert (schema.image.height, schema.image.width, schema.image.channels) == (28, 28, 1)
     assert schema.label is not None and schema.label.name == "digit"
-    assert check_images(shared_data / "mnist10k" / "train.npz", schema) == 8000
-    assert check_images(shared_data / "mnist10k" / "test.npz", schema) == 2000
+    assert len(read_images(shared_data / "mnist10k" / "train.npz", schema)) == 8000
+    assert len(read_images(shared_data / "mnist10k" / "test.npz", schema)) == 2000
 
 
 def test_image_data_problems_listed(tmp_path, repo_root):
     import numpy as np
 
     from synthgen.errors import DataError
-    from synthgen.io import check_images
+    from synthgen.images.io import read_images
 
     schema = load_schema(repo_root / "schemas" / "mnist.yaml")
     path = tmp_path / "bad.npz"
-    np.savez(path, images=np.zeros((3, 32, 32), np.uint8), labels=np.array([1, 2, 11]))
+    np.savez(path, images=np.zeros((3, 32, 32), np.uint8), labels=np.array([1, 2, 3]))
     with pytest.raises(DataError) as err:
-        check_images(path, schema)
-    assert "shape (32, 32)" in err.value.message and "'11'" in err.value.message
+        read_images(path, schema)
+    assert "shape (3, 32, 32)" in err.value.message and "28x28x1" in err.value.message
+    np.savez(path, images=np.zeros((3, 28, 28), np.uint8), labels=np.array([1, 2, 11]))
+    with pytest.raises(DataError) as err:
+        read_images(path, schema)
+    assert "'11'" in err.value.message and "'digit'" in err.value.message

@@ -17,7 +17,7 @@ def fit(
     schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (YAML or JSON)."),
     model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Model file to write [default: DATA-stem.MODEL.synth]."
+        None, "--output", "-o", help="Model file to write (default: DATA-stem.MODEL.synth)."
     ),
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Mini-batch size."),
@@ -58,19 +58,19 @@ def generate(
     model: Path = typer.Argument(..., help="Model file written by synthgen fit."),
     rows: int = typer.Option(..., "--rows", "-n", help="Exactly this many rows are written."),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Output file [default: MODEL-stem.synthetic.FORMAT]."
+        None, "--output", "-o", help="Output file (default: MODEL-stem.synthetic.FORMAT)."
     ),
     condition: list[str] | None = typer.Option(
         None, "--condition", "-c", help="COLUMN=VALUE every row must satisfy (repeatable)."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed [default: fit seed]."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: fit seed)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     fmt: str | None = typer.Option(
         None,
         "--format",
         "-f",
-        help="Tables: parquet, csv or jsonl. Images: npz or png (a folder, one subfolder per "
-        "label) [default: from the suffix].",
+        help="Tables: parquet, csv or jsonl. Images: npz, or png for a folder with one "
+        "subfolder per label. Default: from the output's suffix.",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -115,7 +115,7 @@ def demo(
     model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier demo outputs."),
     epochs: int | None = typer.Option(
-        None, "--epochs", help="Maximum epochs [default: the model's]."
+        None, "--epochs", help="Maximum epochs (default: the model's)."
     ),
 ) -> None:
     """Fit, generate and evaluate on a small census table embedded in the package.
