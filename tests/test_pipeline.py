@@ -210,7 +210,7 @@ def test_bad_specs_are_refused_before_anything_runs(job):
 
 
 def test_repository_job_specs_load_with_paths_beside_the_spec():
-    shared = REPO.parent / "shared" / "data" / "adult"
+    shared = (REPO.parent / "shared" / "data" / "adult").resolve()  # ../shared may be a link
     for name in ("augment-adult", "screen-anomalies"):
         spec = load_spec(REPO / "pipelines" / f"{name}.yaml")
         runs = REPO / "runs" / name
