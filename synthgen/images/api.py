@@ -73,6 +73,7 @@ def generate_images_to_file(
     fmt = image_format(output, fmt)
     check_output(output, overwrite=overwrite, inputs=[model_path], directory=fmt == "png")
     synth = ImageSynthesizer.load(model_path, device=device)
+    chunks = synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows)  # checks now
     with (
         ImageWriter(
             output, synth.schema_, fmt=fmt, overwrite=overwrite, inputs=[model_path]
@@ -80,7 +81,7 @@ def generate_images_to_file(
         Progress(disable=not progress) as bar,
     ):
         task = bar.add_task("generating", total=rows)
-        for chunk in synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows):
+        for chunk in chunks:
             writer.write(chunk)
             bar.advance(task, len(chunk))
     return {"rows": rows, "output": str(output), "format": fmt}

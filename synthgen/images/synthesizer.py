@@ -154,13 +154,19 @@ class ImageSynthesizer:
         chunk_rows: int = 1000,
     ) -> Iterator[ImageSet]:
         """Yield chunks totalling exactly ``n`` images. With a condition every image has that
-        label; without one, a labelled model draws labels by their training frequencies."""
+        label; without one, a labelled model draws labels by their training frequencies.
+        Bad requests are refused here, before the first chunk is asked for."""
         self._check_fitted()
         fixed = self._fixed_label(conditions)
         if n < 0:
             raise UsageError(f"The number of images must be positive, got {n}.")
         if chunk_rows < 1:
             raise UsageError(f"chunk_rows must be at least 1, got {chunk_rows}.")
+        return self._chunks(n, fixed, seed, chunk_rows)
+
+    def _chunks(
+        self, n: int, fixed: int | None, seed: int | None, chunk_rows: int
+    ) -> Iterator[ImageSet]:
         gen = torch.Generator(device="cpu")
         gen.manual_seed(self.seed if seed is None else seed)
         labelled = self.schema_.label is not None
