@@ -298,6 +298,7 @@ def generate_to_file(
     check_output(output, overwrite=overwrite, inputs=[model_path])
     fmt = table_format(output, fmt)
     synth = TabularSynthesizer.load(model_path, device=device)
+    chunks = synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows)  # checks now
     validator = OutputValidator(synth.schema_, rows, seed=0) if validate else None
     if validator is not None:
         validator.prefetch()
@@ -318,7 +319,7 @@ def generate_to_file(
             # one chunk is checked and written (mostly in Arrow, without the GIL) while the
             # next is drawn; at most one is pending, so memory stays flat
             pending: Future | None = None
-            for chunk in synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows):
+            for chunk in chunks:
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(store, chunk)

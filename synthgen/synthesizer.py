@@ -136,12 +136,13 @@ class TabularSynthesizer:
         chunk_rows: int = 100_000,
     ) -> Iterator[pd.DataFrame]:
         """Yield chunks totalling exactly ``n`` rows that satisfy ``conditions`` and the schema's
-        constraints (raises GenerationError on a shortfall, never yields a short total)."""
+        constraints (raises GenerationError on a shortfall, never yields a short total).
+        Unknown or impossible conditions are refused here, before the first chunk is asked for."""
         from synthgen.generate import Sampler
 
         self._check_fitted()
         sampler = Sampler(self, conditions or {}, seed=self.seed if seed is None else seed)
-        yield from sampler.chunks(n, chunk_rows)
+        return sampler.chunks(n, chunk_rows)
 
     def sample(
         self, n: int, conditions: dict[str, Any] | None = None, *, seed: int | None = None
