@@ -29,7 +29,7 @@ def write_json(doc: dict, path: str | Path) -> None:
     Path(path).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def _fmt(value) -> str:
+def fmt_cell(value) -> str:
     if value is None:
         return "&ndash;"
     if isinstance(value, bool):
@@ -39,14 +39,14 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
+def html_table(headers: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = []
         for v in row:
             cls = ' class="num"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
-            cells.append(f"<td{cls}>{v if isinstance(v, _Raw) else _fmt(v)}</td>")
+            cells.append(f"<td{cls}>{v if isinstance(v, _Raw) else fmt_cell(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
@@ -55,15 +55,27 @@ class _Raw(str):
     """Already-escaped HTML for a table cell."""
 
 
-def _status(ok: bool | None) -> _Raw:
+def status_cell(ok: bool | None) -> _Raw:
     if ok is None:
         return _Raw("&ndash;")
     return _Raw('<span class="ok">pass</span>' if ok else '<span class="bad">FAIL</span>')
 
 
-def _img(png: bytes, alt: str) -> str:
+def img_tag(png: bytes, alt: str) -> str:
     data = base64.b64encode(png).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def gates_html(gates: list[dict]) -> list[str]:
+    """The report's gates section (nothing when no gate was asked for)."""
+    if not gates:
+        return []
+    rows = [
+        [g["name"], g["metric"], g["value"], g["bound"], g["threshold"], status_cell(g["passed"])]
+        for g in gates
+    ]
+    header = ["gate", "metric", "value", "bound", "threshold", "result"]
+    return ["<h2>Gates</h2>", html_table(header, rows)]
 
 
 def render_html(ev: Evaluation) -> str:
@@ -75,33 +87,16 @@ def render_html(ev: Evaluation) -> str:
     parts.append(
         f'<p class="note">Real rows {s["real_rows_used"]} of {s["real_rows"]}, synthetic rows '
         f"{s['synthetic_rows_used']} of {s['synthetic_rows']}, holdout rows "
-        f"{_fmt(s['holdout_rows_used'])} (subsampled to at most {s['max_rows']}); "
-        f"seed {doc['seed']}; target {_fmt(doc['target'])}.</p>"
+        f"{fmt_cell(s['holdout_rows_used'])} (subsampled to at most {s['max_rows']}); "
+        f"seed {doc['seed']}; target {fmt_cell(doc['target'])}.</p>"
     )
     parts.append("<h2>Summary</h2>")
-    parts.append(_table(["metric", "value"], [[k, v] for k, v in doc["summary"].items()]))
-    if doc["gates"]:
-        parts.append("<h2>Gates</h2>")
-        parts.append(
-            _table(
-                ["gate", "metric", "value", "bound", "threshold", "result"],
-                [
-                    [
-                        g["name"],
-                        g["metric"],
-                        g["value"],
-                        g["bound"],
-                        g["threshold"],
-                        _status(g["passed"]),
-                    ]
-                    for g in doc["gates"]
-                ],
-            )
-        )
+    parts.append(html_table(["metric", "value"], [[k, v] for k, v in doc["summary"].items()]))
+    parts += gates_html(doc["gates"])
 
     parts.append("<h2>Fidelity: column shapes (worst first)</h2>")
     parts.append(
-        _table(
+        html_table(
             [
                 "column",
                 "kind",
@@ -129,14 +124,14 @@ def render_html(ev: Evaluation) -> str:
     )
     order = [c["column"] for c in fid["columns"]]
     parts.append(
-        _img(
+        img_tag(
             plots.distributions(ev.real, ev.synthetic, ev.kinds, order),
             "real vs synthetic distributions",
         )
     )
     parts.append("<h2>Fidelity: pair trends (worst 25)</h2>")
     parts.append(
-        _table(
+        html_table(
             ["pair", "metric", "score", "real r", "synthetic r", "real Cramer's V"],
             [
                 [
@@ -153,12 +148,14 @@ def render_html(ev: Evaluation) -> str:
     )
     if fid["pairs"]:
         parts.append(
-            _img(plots.pair_heatmap(fid["pairs"], list(ev.kinds)), "pair trend difference heatmap")
+            img_tag(
+                plots.pair_heatmap(fid["pairs"], list(ev.kinds)), "pair trend difference heatmap"
+            )
         )
     mmd = fid["mmd"]
     parts.append(
-        f"<p>MMD&sup2; (RBF, bandwidth {_fmt(mmd['bandwidth'])}, {mmd['rows']} rows "
-        f"per side): {_fmt(mmd['mmd2'])}</p>"
+        f"<p>MMD&sup2; (RBF, bandwidth {fmt_cell(mmd['bandwidth'])}, {mmd['rows']} rows "
+        f"per side): {fmt_cell(mmd['mmd2'])}</p>"
     )
 
     parts.append("<h2>Utility</h2>")
@@ -175,10 +172,10 @@ def render_html(ev: Evaluation) -> str:
                 for k, v in (m[mode] or {}).items():
                     rows.append([name, mode.upper(), k, v])
             rows.append([name, "TSTR/TRTR", metric, m["ratio"]])
-        parts.append(_table(["model", "setting", "metric", "value"], rows))
+        parts.append(html_table(["model", "setting", "metric", "value"], rows))
         labels = list(tstr["models"])
         parts.append(
-            _img(
+            img_tag(
                 plots.bars(
                     f"{metric} on the real holdout",
                     labels,
@@ -195,13 +192,13 @@ def render_html(ev: Evaluation) -> str:
         parts.append(f"<p>TSTR/TRTR not computed: {html.escape(reason)}.</p>")
     det = util.get("detection") or {}
     parts.append(
-        f"<p>Detection: cross-validated ROC-AUC {_fmt(det.get('auc'))} "
-        f"(0.5 = indistinguishable), score {_fmt(det.get('score'))}.</p>"
+        f"<p>Detection: cross-validated ROC-AUC {fmt_cell(det.get('auc'))} "
+        f"(0.5 = indistinguishable), score {fmt_cell(det.get('score'))}.</p>"
     )
 
     parts.append("<h2>Privacy</h2>")
     parts.append(
-        _table(
+        html_table(
             ["metric", "synthetic", "real holdout (reference)"],
             [
                 ["exact-copy rate", priv["exact_copies"], priv["exact_copies_holdout"]],
@@ -217,10 +214,10 @@ def render_html(ev: Evaluation) -> str:
     )
     parts.append(
         f'<p class="note">A copy of the training data would score a DCR share of '
-        f"{_fmt(priv['dcr_share_of_a_copy'])} on these sample sizes.</p>"
+        f"{fmt_cell(priv['dcr_share_of_a_copy'])} on these sample sizes.</p>"
     )
     parts.append(
-        _img(
+        img_tag(
             plots.bars(
                 "privacy",
                 ["exact copies", "DCR share", "NNDR"],
@@ -243,14 +240,14 @@ def render_html(ev: Evaluation) -> str:
     else:
         st = valid["statistics"]
         parts.append(
-            f"<p>{_status(valid['success'])} {st['successful']} of {st['evaluated']} "
+            f"<p>{status_cell(valid['success'])} {st['successful']} of {st['evaluated']} "
             "expectations met.</p>"
         )
         parts.append(
-            _table(
+            html_table(
                 ["expectation", "column", "result", "details"],
                 [
-                    [r["expectation"], r["column"], _status(r["success"]), r["details"]]
+                    [r["expectation"], r["column"], status_cell(r["success"]), r["details"]]
                     for r in sorted(valid["results"], key=lambda r: r["success"])
                 ],
             )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.evaluate.report import CSS, _fmt, _img, _status, _table
+from synthgen.evaluate.report import CSS, fmt_cell, gates_html, html_table, img_tag
 from synthgen.images.data import ImageSet, label_values
 from synthgen.images.evaluate import ImageEvaluation
 
@@ -110,30 +110,13 @@ def render_image_html(ev: ImageEvaluation) -> str:
     if doc["inception"] is not None:
         inc = doc["inception"]
         rows.append([f"Inception FID ({inc['n']} images a side)", inc["fid"], inc["fid_floor"]])
-    parts.append(_table(["metric", "synthetic", "real holdout (floor / ceiling)"], rows))
+    parts.append(html_table(["metric", "synthetic", "real holdout (floor / ceiling)"], rows))
     parts.append(
         f'<p class="note">Fidelity compares {fid["n"]} images a side with the real training '
         "images; the floor column scores the real holdout the same way, so a generator that "
         "matched the real distribution would score about the floor.</p>"
     )
-    if doc["gates"]:
-        parts.append("<h2>Gates</h2>")
-        parts.append(
-            _table(
-                ["gate", "metric", "value", "bound", "threshold", "result"],
-                [
-                    [
-                        g["name"],
-                        g["metric"],
-                        g["value"],
-                        g["bound"],
-                        g["threshold"],
-                        _status(g["passed"]),
-                    ]
-                    for g in doc["gates"]
-                ],
-            )
-        )
+    parts += gates_html(doc["gates"])
 
     parts.append("<h2>Per label</h2>")
     if cond["per_label"] is None:
@@ -141,7 +124,7 @@ def render_image_html(ev: ImageEvaluation) -> str:
     else:
         label = html.escape(str(img["label"]))
         parts.append(
-            _table(
+            html_table(
                 [
                     label,
                     "synthetic images",
@@ -164,7 +147,7 @@ def render_image_html(ev: ImageEvaluation) -> str:
             )
         )
         parts.append(
-            f'<p class="note">Chance level {_fmt(cond["chance"])}. TSTR: a CNN trained on '
+            f'<p class="note">Chance level {fmt_cell(cond["chance"])}. TSTR: a CNN trained on '
             f"{util['train_images']} synthetic images, tested on {util['test_images']} real "
             f"holdout images ({html.escape(util['holdout_source'])}).</p>"
         )
@@ -180,7 +163,7 @@ def render_image_html(ev: ImageEvaluation) -> str:
         parts.append(
             f"<h3>{html.escape(title)}</h3>"
             f'<p class="note">{n_real} real, {n_syn} synthetic shown.</p>'
-            + _img(png, f"sample grid {title}")
+            + img_tag(png, f"sample grid {title}")
         )
 
     timings = doc["timings_s"]
