@@ -38,37 +38,26 @@ def fit_to_file(
     file is written.
     """
     from synthgen.device import resolve_device
-    from synthgen.io import read_table
-    from synthgen.synthesizer import TabularSynthesizer
 
     output = Path(output)
     check_output(output, overwrite=overwrite, inputs=[data, schema_path])
     schema = load_schema(schema_path)
+    options = dict(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     if isinstance(schema, ImageSchema):
-        from synthgen.images.api import fit_images_to_file
+        from synthgen.images.io import read_images as read
+        from synthgen.images.synthesizer import ImageSynthesizer
 
-        return fit_images_to_file(
-            data,
-            schema,
-            schema_path,
-            output,
-            model=model,
-            epochs=epochs,
-            batch_size=batch_size,
-            device=device,
-            seed=seed,
-            resume=resume,
-            overwrite=overwrite,
-            progress=progress,
-        )
-    synth = TabularSynthesizer(
-        model, epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=progress
-    )
-    synth.train_config()  # refuse bad --epochs/--batch-size/--model before reading data
+        synth = ImageSynthesizer(model, progress=progress, **options)
+        synth.check_params()  # refuse bad --model/--epochs/--batch-size before reading data
+    else:
+        from synthgen.io import read_table as read
+        from synthgen.synthesizer import TabularSynthesizer
+
+        synth = TabularSynthesizer(model, progress=progress, **options)
+        synth.train_config()  # the same refusals for tables
     resolve_device(device)
-    frame = read_table(data, schema)
     checkpoint = Path(f"{output}.ckpt")
-    synth.fit(frame, schema, checkpoint=checkpoint, resume=resume)
+    synth.fit(read(data, schema), schema, checkpoint=checkpoint, resume=resume)
     synth.save(output, overwrite=overwrite, inputs=[data, schema_path])
     checkpoint.unlink(missing_ok=True)
     return {**synth.training_, "fit_seconds": synth.fit_seconds_}

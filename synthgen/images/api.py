@@ -1,4 +1,4 @@
-"""File-level operations for image schemas behind ``synthgen fit`` and ``synthgen generate``."""
+"""``synthgen generate`` for image models: exactly N images into an npz file or a PNG folder."""
 
 from __future__ import annotations
 
@@ -7,44 +7,8 @@ from typing import Any
 
 from synthgen.errors import UsageError
 from synthgen.outputs import check_output
-from synthgen.schema import ImageSchema
 
 IMAGE_FORMATS = ("npz", "png")
-
-
-def fit_images_to_file(
-    data: str | Path,
-    schema: ImageSchema,
-    schema_path: str | Path,
-    output: str | Path,
-    *,
-    model: str = "cgan",
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    device: str = "auto",
-    seed: int = 0,
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Read the images, fit an image model, write it atomically to ``output``."""
-    from synthgen.device import resolve_device
-    from synthgen.images.io import read_images
-    from synthgen.images.synthesizer import ImageSynthesizer
-
-    output = Path(output)
-    check_output(output, overwrite=overwrite, inputs=[data, schema_path])
-    synth = ImageSynthesizer(
-        model, epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=progress
-    )
-    synth.check_params()  # refuse bad --model/--epochs/--batch-size before reading data
-    resolve_device(device)
-    images = read_images(data, schema)
-    checkpoint = Path(f"{output}.ckpt")
-    synth.fit(images, schema, checkpoint=checkpoint, resume=resume)
-    synth.save(output, overwrite=overwrite, inputs=[data, schema_path])
-    checkpoint.unlink(missing_ok=True)
-    return {**synth.training_, "fit_seconds": synth.fit_seconds_}
 
 
 def generate_images_to_file(
