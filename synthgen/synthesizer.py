@@ -22,12 +22,15 @@ from synthgen.transform import TableTransformer
 
 
 def _config_from_dict(cls: type, values: dict[str, Any]) -> Any:
-    """Rebuild a dataclass config from JSON (lists back to tuples where the field is a tuple)."""
+    """Rebuild a dataclass config from JSON (lists back to tuples where the field is a tuple).
+    A field added after a file was written takes the class's ``written_before`` value when it has
+    one (the behaviour the file was trained with), else its default."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ModelFileError(f"model config has unknown keys {unknown}")
-    clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    older = {k: v for k, v in getattr(cls, "written_before", {}).items() if k not in values}
+    clean = {k: tuple(v) if isinstance(v, list) else v for k, v in {**older, **values}.items()}
     return cls(**clean)
 
 

@@ -282,3 +282,12 @@ def _with_epochs(synth, epochs):
 
     cfg = TabularSynthesizer.train_config(synth)
     return dataclasses.replace(cfg, epochs=epochs)
+
+
+def test_cgan_files_from_before_the_weight_average_load_without_it():
+    from synthgen.models.cgan import CGANConfig
+    from synthgen.synthesizer import _config_from_dict
+
+    assert CGANConfig().ema_decay > 0  # new fits average the generator's weights
+    assert _config_from_dict(CGANConfig, {"pac": 10}).ema_decay == 0.0  # older files did not
+    assert _config_from_dict(CGANConfig, {"ema_decay": 0.99}).ema_decay == 0.99

@@ -3,12 +3,16 @@
 A conditional vector over the discrete columns with training-by-sampling (a column uniformly,
 then a category by log-frequency, then a real row holding it), a PacGAN critic trained with
 WGAN-GP, and output heads per transformer span (tanh for scalars, Gumbel-softmax for one-hots).
+Rows are drawn from an exponential moving average of the generator's weights (``ema_decay``),
+which smooths the oscillation of adversarial training.
 Row sampling by category is vectorised on the device: no per-row Python.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +36,10 @@ class CGANConfig:
     gp_lambda: float = 10.0
     gumbel_tau: float = 0.2
     discriminator_steps: int = 1
+    ema_decay: float = 0.999  # 0 samples from the trained generator itself
+
+    # model files written before a field existed were trained without it
+    written_before: ClassVar[dict[str, Any]] = {"ema_decay": 0.0}
 
 
 class Residual(nn.Module):
@@ -79,6 +87,7 @@ class TabularCGAN(TabularModel):
 
     kind = "cgan"
     config_cls = CGANConfig
+    select_best = False  # adversarial losses do not rank weights; the EMA keeps the last ones
 
     def __init__(self, config: CGANConfig, layout: Layout, condition_columns: list[str]) -> None:
         super().__init__(config, layout, condition_columns)
@@ -87,6 +96,10 @@ class TabularCGAN(TabularModel):
             config.embedding_dim + self.cond_dim, config.generator_dim, layout.dim
         )
         self.critic = Critic(layout.dim + self.cond_dim, config.discriminator_dim, config.pac)
+        self.ema: Generator | None = None
+        self._ema_steps = torch.zeros((), dtype=torch.long)
+        if config.ema_decay > 0:
+            self.ema = copy.deepcopy(self.generator).requires_grad_(False)
         # per discrete column: offset in the cond vector, start in the data, width
         self.cond_offsets, off = [], 0
         for d in layout.discrete:
@@ -97,7 +110,36 @@ class TabularCGAN(TabularModel):
         self.log_freq = [torch.log1p(c) / torch.log1p(c).sum().clamp_min(1e-8) for c in counts]
 
     def modules(self) -> dict[str, nn.Module]:
-        return {"generator": self.generator, "critic": self.critic}
+        out = {"generator": self.generator, "critic": self.critic}
+        if self.ema is not None:
+            out["generator_ema"] = self.ema
+        return out
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        return {"ema_steps": self._ema_steps} if self.ema is not None else {}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        if self.ema is not None:
+            self._ema_steps = tensors["ema_steps"].clone()
+
+    @property
+    def sampler(self) -> Generator:
+        """The generator rows are drawn from: the weight average when there is one."""
+        return self.ema if self.ema is not None else self.generator
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """Move the average toward the trained weights; the decay ramps up from 0.5 over the first
+        steps (``(1 + t) / (10 + t)``) so short fits are not dominated by the initial weights."""
+        if self.ema is None:
+            return
+        t = int(self._ema_steps)
+        decay = min(self.config.ema_decay, (1 + t) / (10 + t))
+        ema_p, p = list(self.ema.parameters()), list(self.generator.parameters())
+        torch._foreach_lerp_(ema_p, p, 1.0 - decay)
+        for b_ema, b in zip(self.ema.buffers(), self.generator.buffers(), strict=True):
+            b_ema.copy_(b)
+        self._ema_steps += 1
 
     @property
     def conditionable(self) -> list[str]:
@@ -225,16 +267,18 @@ class TabularCGAN(TabularModel):
         optimizers["generator"].zero_grad(set_to_none=True)
         loss_g.backward()
         optimizers["generator"].step()
+        self._update_ema()
         return {"g": loss_g.item(), "d": loss_d.item()}
 
     def validation_loss(self, data: torch.Tensor) -> float:
-        """Marginal gap on the held-out slice: mean |E[real] - E[fake]| per output dimension,
-        plus the gap of per-dimension standard deviations (cheap, and tracks mode collapse)."""
+        """Gap to the held-out slice: mean |E[real] - E[fake]| per output dimension, the gap of
+        per-dimension standard deviations (tracks mode collapse), and the mean gap of the
+        pairwise correlations between output dimensions (tracks how columns move together)."""
         gen = torch.Generator(device="cpu")
         gen.manual_seed(0)
         fake = self.sample(len(data), {}, gen)
         gap = (data.mean(0) - fake.mean(0)).abs().mean() + (data.std(0) - fake.std(0)).abs().mean()
-        return float(gap)
+        return float(gap + (_correlation(data) - _correlation(fake)).abs().mean())
 
     # --- generation ------------------------------------------------------------------------
     @torch.no_grad()
@@ -261,7 +305,7 @@ class TabularCGAN(TabularModel):
         z = torch.randn(n, self.config.embedding_dim, generator=generator).to(dev)
         fast = dev.type == "cpu" and cpu_bf16()  # bfloat16 matmuls where the CPU has them
         with torch.autocast("cpu", dtype=torch.bfloat16) if fast else self.autocast():
-            raw = self.generator(torch.cat([z, cond], 1)).float()
+            raw = self.sampler(torch.cat([z, cond], 1)).float()
         raw_t = raw.T.contiguous()  # (dim, n): every span a contiguous slab
         del raw
         scalars = self.layout.scalar_blocks
@@ -287,3 +331,10 @@ class TabularCGAN(TabularModel):
         for j, p in enumerate(self.freq):
             table[j, : len(p)] = p
         return torch.multinomial(table[col], 1, generator=generator).squeeze(1)
+
+
+def _correlation(x: torch.Tensor) -> torch.Tensor:
+    """Pearson correlations between the columns of ``x``; constant columns correlate 0."""
+    x = x - x.mean(0)
+    x = x / x.norm(dim=0).clamp_min(1e-8)
+    return x.T @ x
