@@ -135,8 +135,8 @@ class TabularCGAN(TabularModel):
             return
         t = int(self._ema_steps)
         decay = min(self.config.ema_decay, (1 + t) / (10 + t))
-        ema_p, p = list(self.ema.parameters()), list(self.generator.parameters())
-        torch._foreach_lerp_(ema_p, p, 1.0 - decay)
+        for p_ema, p in zip(self.ema.parameters(), self.generator.parameters(), strict=True):
+            p_ema.lerp_(p, 1.0 - decay)
         for b_ema, b in zip(self.ema.buffers(), self.generator.buffers(), strict=True):
             b_ema.copy_(b)
         self._ema_steps += 1
