@@ -8,9 +8,9 @@ weights load from a safetensors file converted once, on a machine that has them:
     python -c "import torchvision, safetensors.torch as st; st.save_file(torchvision.models.inception_v3(weights='IMAGENET1K_V1').state_dict(), 'inception_v3.safetensors')"
 
 * pytorch-fid's TensorFlow-ported FID weights (``pt_inception-2015-12-05-6726825d.pth``, the
-  weights behind published FID numbers)::
-
-    python -c "import torch, safetensors.torch as st; st.save_file(torch.load('pt_inception-2015-12-05-6726825d.pth'), 'fid_inception.safetensors')"
+  weights behind published FID numbers): that file is a pickle-based PyTorch checkpoint, which
+  synthgen never opens; convert its state dict to safetensors with your own trusted tooling
+  (``safetensors.torch.save_file``) on the machine that has it, and pass the result.
 
 The variant is recognised from the file: a 1008-way ``fc`` layer is the FID network, whose
 pooling branches differ slightly (TensorFlow's average pooling that excludes padding, and max
