@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from synthgen.images.nets import ImageDecoder, ImageEncoder, ProjectionDiscriminator
-from synthgen.models.base import GenerativeModel
+from synthgen.models.base import GenerativeModel, update_average
 from synthgen.models.train import TrainConfig
 
 VAL_SAMPLE = 1000  # images generated for the GAN's monitoring figure
@@ -148,18 +148,11 @@ class ImageCGAN(ImageModel):
         self._update_ema()
         return {"g": loss_g.item(), "d": loss_d.item()}
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
-        """Average the generator's weights; the warm-up keeps early steps from dominating."""
         self.ema_steps += 1
-        t = float(self.ema_steps)
-        decay = min(self.config.ema_decay, (1.0 + t) / (10.0 + t))
-        for avg, live in zip(
-            self.generator_ema.parameters(), self.generator.parameters(), strict=True
-        ):
-            avg.lerp_(live, 1.0 - decay)
-        for avg, live in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
-            avg.copy_(live)
+        update_average(
+            self.generator_ema, self.generator, int(self.ema_steps), self.config.ema_decay
+        )
 
     def validation_loss(self, data) -> float:
         """Gap between real and generated pixel means and standard deviations (monitoring only:

@@ -119,6 +119,20 @@ class GenerativeModel(ABC):
         """Called once after training with the full training data (e.g. fit a latent prior)."""
 
 
+@torch.no_grad()
+def update_average(average: nn.Module, live: nn.Module, step: int, decay: float) -> None:
+    """One step of an exponential moving average of ``live``'s weights into ``average``.
+
+    The decay ramps up as ``(1 + step) / (10 + step)`` to at most ``decay``, so a short fit is not
+    dominated by the initial weights; buffers (batch-norm statistics) are copied as they are.
+    """
+    rate = 1.0 - min(decay, (1.0 + step) / (10.0 + step))
+    for avg, p in zip(average.parameters(), live.parameters(), strict=True):
+        avg.lerp_(p, rate)
+    for avg, buf in zip(average.buffers(), live.buffers(), strict=True):
+        avg.copy_(buf)
+
+
 class TabularModel(GenerativeModel):
     """A generative model over the transformed table. Subclasses build their modules from a
     dataclass config and a ``Layout``; the training loop in ``train.py`` drives them."""

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from synthgen.models.base import TabularModel
+from synthgen.models.base import TabularModel, update_average
 from synthgen.models.layout import Draw, Layout, apply_activations, cpu_bf16, sample_codes
 
 
@@ -127,18 +127,10 @@ class TabularCGAN(TabularModel):
         """The generator rows are drawn from: the weight average when there is one."""
         return self.ema if self.ema is not None else self.generator
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
-        """Move the average toward the trained weights; the decay ramps up from 0.5 over the first
-        steps (``(1 + t) / (10 + t)``) so short fits are not dominated by the initial weights."""
         if self.ema is None:
             return
-        t = int(self._ema_steps)
-        decay = min(self.config.ema_decay, (1 + t) / (10 + t))
-        for p_ema, p in zip(self.ema.parameters(), self.generator.parameters(), strict=True):
-            p_ema.lerp_(p, 1.0 - decay)
-        for b_ema, b in zip(self.ema.buffers(), self.generator.buffers(), strict=True):
-            b_ema.copy_(b)
+        update_average(self.ema, self.generator, int(self._ema_steps), self.config.ema_decay)
         self._ema_steps += 1
 
     @property
