@@ -92,11 +92,10 @@ def generate(
         image = (peek_kind(model) or "").startswith("image")
         suffix = {"png": ""}.get(fmt or "", f".{fmt or ('npz' if image else 'parquet')}")
         output = Path(f"{model.stem}.synthetic{suffix}")
-    out = output
     result = generate_file(
         model,
         rows,
-        out,
+        output,
         fmt=fmt,
         conditions=parse_conditions(condition),
         seed=seed,
@@ -105,7 +104,7 @@ def generate(
         progress=not quiet,
     )
     what = "images" if result["format"] in ("npz", "png") else "rows"
-    console.print(f"[green]wrote[/] {result['rows']} {what} to {out} ({result['format']})")
+    console.print(f"[green]wrote[/] {result['rows']} {what} to {output} ({result['format']})")
 
 
 def demo(
