@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from synthgen.cli.main import app
 from synthgen.errors import GenerationError, UsageError
 from synthgen.io import read_table
+from synthgen.models import MODELS
 from synthgen.schema import parse_schema
 from synthgen.synthesizer import TabularSynthesizer
 
@@ -137,10 +138,14 @@ def _constrained_table(n: int = 400) -> tuple[pd.DataFrame, object]:
     return frame, schema
 
 
-@pytest.mark.parametrize("kind", ["vae", "cgan"])
-def test_constraints_hold_and_ids_fresh(kind):
+@pytest.mark.parametrize(("kind", "numeric"), [("vae", None), ("cgan", None), ("cgan", "mode")])
+def test_constraints_hold_and_ids_fresh(kind, numeric):
     frame, schema = _constrained_table()
-    synth = TabularSynthesizer(kind, epochs=3, batch_size=100, progress=False).fit(frame, schema)
+    synth = TabularSynthesizer(
+        kind, epochs=3, batch_size=100, progress=False, numeric_encoding=numeric
+    ).fit(frame, schema)
+    expected = numeric or MODELS[kind].numeric_encoding
+    assert synth.transformer_.numeric == expected
     out = synth.sample(700, seed=5)
     assert len(out) == 700
     assert out["amount"].between(10, 300).all()

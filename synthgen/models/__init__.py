@@ -39,7 +39,7 @@ MODELS: dict[str, ModelKind] = {
     ),
     "cgan": ModelKind(
         TabularCGAN,
-        "mode",
+        "quantile",
         TrainConfig(epochs=300, batch_size=500, eval_every=5, patience=6, min_epochs=30),
         target_steps=7000,
     ),
