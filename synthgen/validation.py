@@ -39,7 +39,10 @@ class OutputValidator:
         self.total_rows = total_rows
         self.sample_rows = sample_rows
         self.rng = np.random.default_rng(seed)
-        self.samples: list[pd.DataFrame] = []
+        # kept as Arrow batches (Arrow's memory pool): thousands of small frames left on the
+        # malloc heap between large transient chunks fragment it, and RSS creeps up with N
+        self.samples: list[pa.RecordBatch | pd.DataFrame] = []
+        self.dtypes: dict[str, Any] = {}
         self.seen = 0
         self.problems: list[str] = []
 
@@ -69,8 +72,26 @@ class OutputValidator:
         """Keep a share of each chunk so the sample is spread evenly over all rows."""
         k = min(len(chunk), int(np.ceil(len(chunk) * self.sample_rows / max(self.total_rows, 1))))
         pick = np.sort(self.rng.choice(len(chunk), size=k, replace=False))
-        self.samples.append(chunk.iloc[pick])
+        self.dtypes = self.dtypes or dict(chunk.dtypes)
+        rows = chunk.iloc[pick]
+        try:
+            self.samples.append(pa.RecordBatch.from_pandas(rows, preserve_index=False))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # an untyped chunk Arrow cannot hold
+            self.samples.append(rows)
         self.seen += len(chunk)
+
+    def sample(self) -> pd.DataFrame:
+        """The kept rows as one frame, with the chunks' dtypes."""
+        if all(isinstance(piece, pa.RecordBatch) for piece in self.samples):
+            tables = [pa.Table.from_batches([piece]) for piece in self.samples]
+            # an all-missing column in one chunk is Arrow type null: promoted, not refused
+            frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+            try:
+                return frame.astype(self.dtypes)
+            except (TypeError, ValueError):
+                return frame
+        pieces = [p.to_pandas() if isinstance(p, pa.RecordBatch) else p for p in self.samples]
+        return pd.concat(pieces, ignore_index=True)
 
     def finish(self, target: str | Path) -> dict[str, Any]:
         """Run the GX suite on the sample; on any failure write the result and raise."""
@@ -79,7 +100,7 @@ class OutputValidator:
         if getattr(self, "_prefetch", None) is not None:
             self._prefetch.join()
 
-        sample = pd.concat(self.samples, ignore_index=True)
+        sample = self.sample()
         result = validate_synthetic(sample, self.schema)
         summary = {
             "success": bool(result.success) and not self.problems,

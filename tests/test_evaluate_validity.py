@@ -89,3 +89,18 @@ def test_ids_must_be_unique_and_types_must_match():
         ("expect_column_values_to_be_in_type_list", "n"),
         ("expect_column_pair_values_a_to_be_greater_than_b", None),
     }
+
+
+def test_output_validator_sample_keeps_rows_and_dtypes(typed, adult_schema, tmp_path):
+    """The sample kept while streaming is the picked rows with their dtypes, also when one
+    chunk has a column that is missing in every row."""
+    from synthgen.validation import OutputValidator
+
+    chunks = [typed.iloc[i : i + 50].reset_index(drop=True) for i in range(0, 300, 50)]
+    chunks[2]["workclass"] = pd.Series([None] * 50, dtype=typed["workclass"].dtype)
+    validator = OutputValidator(adult_schema, 300, sample_rows=300)
+    for chunk in chunks:
+        validator.check(chunk)
+    sample = validator.sample()
+    pd.testing.assert_frame_equal(sample, pd.concat(chunks, ignore_index=True))
+    assert validator.finish(tmp_path / "out.parquet")["gx_sample_rows"] == 300
