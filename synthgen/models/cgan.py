@@ -24,6 +24,8 @@ from torch import nn
 from synthgen.models.base import TabularModel, update_average
 from synthgen.models.layout import Draw, Layout, apply_activations, cpu_bf16, sample_codes
 
+SAMPLE_SLICE_ROWS = 16_384  # rows per generator pass when sampling
+
 
 @dataclass
 class CGANConfig:
@@ -299,10 +301,17 @@ class TabularCGAN(TabularModel):
                 cond[torch.arange(n), idx.to(dev)] = 1.0
         z = torch.randn(n, self.config.embedding_dim, generator=generator).to(dev)
         fast = dev.type == "cpu" and cpu_bf16()  # bfloat16 matmuls where the CPU has them
+        inputs = torch.cat([z, cond], 1)
+        del z, cond
+        # (dim, n): every span a contiguous slab. The network runs on slices of rows: its
+        # residual layers hold every hidden width side by side, which for a whole chunk would
+        # be the largest allocation of generation (rows are independent in eval mode)
+        raw_t = torch.empty(self.layout.dim, n, device=dev)
         with torch.autocast("cpu", dtype=torch.bfloat16) if fast else self.autocast():
-            raw = self.sampler(torch.cat([z, cond], 1)).float()
-        raw_t = raw.T.contiguous()  # (dim, n): every span a contiguous slab
-        del raw
+            for start in range(0, n, SAMPLE_SLICE_ROWS):
+                part = inputs[start : start + SAMPLE_SLICE_ROWS]
+                raw_t[:, start : start + len(part)] = self.sampler(part).float().T
+        del inputs
         scalars = self.layout.scalar_blocks
         if any(b.width != 1 for b in scalars):  # pragma: no cover - transformer invariant
             raise ValueError("the GAN expects scalar spans of width 1")
