@@ -41,7 +41,7 @@ class OutputValidator:
         self.rng = np.random.default_rng(seed)
         # kept as Arrow batches (Arrow's memory pool): thousands of small frames left on the
         # malloc heap between large transient chunks fragment it, and RSS creeps up with N
-        self.samples: list[pa.RecordBatch | pd.DataFrame] = []
+        self.samples: list[pa.Table | pd.DataFrame] = []
         self.dtypes: dict[str, Any] = {}
         self.seen = 0
         self.problems: list[str] = []
@@ -75,22 +75,21 @@ class OutputValidator:
         self.dtypes = self.dtypes or dict(chunk.dtypes)
         rows = chunk.iloc[pick]
         try:
-            self.samples.append(pa.RecordBatch.from_pandas(rows, preserve_index=False))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # an untyped chunk Arrow cannot hold
+            self.samples.append(pa.Table.from_pandas(rows, preserve_index=False))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # untyped: Arrow cannot hold it
             self.samples.append(rows)
         self.seen += len(chunk)
 
     def sample(self) -> pd.DataFrame:
         """The kept rows as one frame, with the chunks' dtypes."""
-        if all(isinstance(piece, pa.RecordBatch) for piece in self.samples):
-            tables = [pa.Table.from_batches([piece]) for piece in self.samples]
+        if all(isinstance(piece, pa.Table) for piece in self.samples):
             # an all-missing column in one chunk is Arrow type null: promoted, not refused
-            frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+            frame = pa.concat_tables(self.samples, promote_options="permissive").to_pandas()
             try:
                 return frame.astype(self.dtypes)
             except (TypeError, ValueError):
                 return frame
-        pieces = [p.to_pandas() if isinstance(p, pa.RecordBatch) else p for p in self.samples]
+        pieces = [p.to_pandas() if isinstance(p, pa.Table) else p for p in self.samples]
         return pd.concat(pieces, ignore_index=True)
 
     def finish(self, target: str | Path) -> dict[str, Any]:

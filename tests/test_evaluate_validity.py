@@ -93,11 +93,17 @@ def test_ids_must_be_unique_and_types_must_match():
 
 def test_output_validator_sample_keeps_rows_and_dtypes(typed, adult_schema, tmp_path):
     """The sample kept while streaming is the picked rows with their dtypes, also when one
-    chunk has a column that is missing in every row."""
+    chunk has a column that is missing in every row or is held in several Arrow chunks."""
+    import pyarrow as pa
+
     from synthgen.validation import OutputValidator
 
     chunks = [typed.iloc[i : i + 50].reset_index(drop=True) for i in range(0, 300, 50)]
     chunks[2]["workclass"] = pd.Series([None] * 50, dtype=typed["workclass"].dtype)
+    text = chunks[1]["education"].astype(object).tolist()
+    big = pa.large_string()
+    pieces = pa.chunked_array([pa.array(text[:20], big), pa.array(text[20:], big)])
+    chunks[1]["education"] = pd.Series(typed["education"].dtype.__from_arrow__(pieces))
     validator = OutputValidator(adult_schema, 300, sample_rows=300)
     for chunk in chunks:
         validator.check(chunk)
