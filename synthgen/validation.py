@@ -39,7 +39,7 @@ class OutputValidator:
         self.total_rows = total_rows
         self.sample_rows = sample_rows
         self.rng = np.random.default_rng(seed)
-        # kept as Arrow batches (Arrow's memory pool): thousands of small frames left on the
+        # kept as Arrow tables (Arrow's memory pool): thousands of small frames left on the
         # malloc heap between large transient chunks fragment it, and RSS creeps up with N
         self.samples: list[pa.Table | pd.DataFrame] = []
         self.dtypes: dict[str, Any] = {}
