@@ -299,9 +299,9 @@ def generate_to_file(
     fmt = table_format(output, fmt)
     synth = TabularSynthesizer.load(model_path, device=device)
     chunks = synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows)  # checks now
+    # great-expectations is imported only when the rows are done: importing it in a thread
+    # while they are drawn holds the GIL against the generator and was slower overall
     validator = OutputValidator(synth.schema_, rows, seed=0) if validate else None
-    if validator is not None:
-        validator.prefetch()
     with atomic_output(output, overwrite=overwrite, inputs=[model_path]) as tmp:
         with (
             TableWriter(tmp, fmt, synth.schema_) as writer,

@@ -9,7 +9,6 @@ writes the validation result beside it.
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +44,6 @@ class OutputValidator:
         self.dtypes: dict[str, Any] = {}
         self.seen = 0
         self.problems: list[str] = []
-
-    def prefetch(self) -> threading.Thread:
-        """Import great-expectations in a background thread (seconds of import time) while the
-        rows are being generated; ``finish`` joins it."""
-        from synthgen.evaluate.validity import preload
-
-        self._prefetch = threading.Thread(target=preload, name="gx-import", daemon=True)
-        self._prefetch.start()
-        return self._prefetch
 
     def check(self, chunk: pd.DataFrame) -> None:
         """Validate every row of a chunk. A typed chunk (what generation yields) is checked in
@@ -95,9 +85,6 @@ class OutputValidator:
     def finish(self, target: str | Path) -> dict[str, Any]:
         """Run the GX suite on the sample; on any failure write the result and raise."""
         from synthgen.evaluate.validity import validate_synthetic
-
-        if getattr(self, "_prefetch", None) is not None:
-            self._prefetch.join()
 
         sample = self.sample()
         result = validate_synthetic(sample, self.schema)

@@ -83,11 +83,6 @@ def _gx():
     return gx, gxe
 
 
-def preload() -> None:
-    """Import great-expectations ahead of use (seconds of import time), e.g. in a thread."""
-    _gx()
-
-
 def build_expectations(schema: TableSchema) -> list:
     """The GX expectations the schema implies (see the module doc)."""
     _, gxe = _gx()
