@@ -93,6 +93,25 @@ def test_save_load_same_output(fitted, tmp_path):
     pd.testing.assert_frame_equal(before, after)
 
 
+@pytest.mark.parametrize("kind", ["vae", "cgan"])
+def test_schema_without_condition_columns(kind, census, census_schema, tmp_path):
+    """A schema with no ``conditions`` and no discrete target (what ``schema infer`` gives
+    without ``--target``). The vae then conditions on nothing (every condition is met by
+    rejection); the cgan's conditional vector still covers every discrete column."""
+    schema = census_schema.model_copy(update={"conditions": []})
+    assert schema.condition_columns == []
+    synth = TabularSynthesizer(kind, epochs=2, batch_size=100, seed=0, progress=False)
+    synth.fit(census, schema)
+    if kind == "vae":
+        assert synth.model_.conditionable == []
+    out = synth.sample(300, seed=1)
+    assert len(out) == 300 and list(out.columns) == schema.column_names
+    loaded = TabularSynthesizer.load(synth.save(tmp_path / "m.synth"))
+    pd.testing.assert_frame_equal(loaded.sample(300, seed=1), out)
+    women = synth.sample(50, {"sex": "Female"}, seed=2)
+    assert len(women) == 50 and (women["sex"] == "Female").all()
+
+
 def test_different_seed_different_output(fitted):
     a = fitted.sample(200, seed=1)
     b = fitted.sample(200, seed=2)

@@ -211,9 +211,14 @@ class TabularVAE(TabularModel):
         they are decoded with. Only active latent dimensions (mean KL above a floor) are
         modelled; collapsed ones keep the standard normal prior. Fits take seconds.
         """
-        pool, inverse, counts = torch.unique(
-            data[:, self.c_index], dim=0, return_inverse=True, return_counts=True
-        )
+        if len(self.c_index):
+            pool, inverse, counts = torch.unique(
+                data[:, self.c_index], dim=0, return_inverse=True, return_counts=True
+            )
+        else:  # no condition columns: one empty condition vector for every row
+            pool = data.new_zeros(1, 0)
+            inverse = torch.zeros(len(data), dtype=torch.long, device=data.device)
+            counts = torch.tensor([len(data)], device=data.device)
         self.c_pool, self.c_counts = pool.float(), counts.float()
         if self.config.prior_components <= 0:
             return
@@ -230,7 +235,7 @@ class TabularVAE(TabularModel):
         groups = [(-1, np.arange(len(z)))]
         inverse = inverse.cpu().numpy()
         frequent = np.flatnonzero(counts.cpu().numpy() >= MIN_GROUP_ROWS)
-        if len(frequent) <= MAX_PRIOR_GROUPS:
+        if 1 < len(counts) and len(frequent) <= MAX_PRIOR_GROUPS:  # one vector: all rows
             groups += [(int(g), np.flatnonzero(inverse == g)) for g in frequent]
         parts = [self._fit_mixture(z, rows, g) for g, rows in groups]
         dev = data.device
