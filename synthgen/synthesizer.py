@@ -72,13 +72,15 @@ class TabularSynthesizer:
 
     def train_config(self, n_rows: int | None = None) -> TrainConfig:
         """The loop settings for this fit: the kind's defaults, then the user's overrides.
-        Without ``epochs``, the epoch count follows the table size (see ``ModelKind``)."""
+        Without ``batch_size`` or ``epochs``, they follow the table size (see ``ModelKind``)."""
         kind = self._kind()
         cfg = dataclasses.replace(kind.train_defaults, seed=self.seed)
         if self.batch_size is not None:
             if self.batch_size < 2:
                 raise UsageError(f"--batch-size must be at least 2, got {self.batch_size}.")
             cfg = dataclasses.replace(cfg, batch_size=self.batch_size)
+        elif n_rows is not None:
+            cfg = dataclasses.replace(cfg, batch_size=kind.default_batch_size(n_rows))
         if self.epochs is not None:
             if self.epochs < 1:
                 raise UsageError(f"--epochs must be at least 1, got {self.epochs}.")

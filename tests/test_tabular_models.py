@@ -315,3 +315,25 @@ def test_cgan_files_from_before_the_weight_average_load_without_it():
     assert CGANConfig().ema_decay > 0  # new fits average the generator's weights
     assert _config_from_dict(CGANConfig, {"pac": 10}).ema_decay == 0.0  # older files did not
     assert _config_from_dict(CGANConfig, {"ema_decay": 0.99}).ema_decay == 0.99
+
+
+def test_small_tables_get_smaller_batches_and_enough_steps():
+    """Without --batch-size/--epochs a table of a few hundred rows still gets at least ten
+    steps an epoch and about the kind's target number of steps; Adult-sized ones keep 500."""
+    for kind, spec in MODELS.items():
+        small, large = (TabularSynthesizer(kind).train_config(n) for n in (178, 26_048))
+        assert large.batch_size == 500
+        assert spec.min_batch_size <= small.batch_size < 500
+        steps = small.epochs * max(1, int(178 * 0.9) // small.batch_size)
+        assert steps >= spec.target_steps
+        explicit = TabularSynthesizer(kind, batch_size=400, epochs=3).train_config(178)
+        assert (explicit.batch_size, explicit.epochs) == (400, 3)  # the user's choice stands
+
+
+def test_vae_trains_on_fewer_rows_than_half_a_batch(census, census_schema):
+    """Fewer rows than half the batch is one batch of all of them, never an epoch of none
+    (which left a vae untrained)."""
+    tiny = census.iloc[:60].reset_index(drop=True)
+    synth = TabularSynthesizer("vae", epochs=2, batch_size=500, seed=0, progress=False)
+    synth.fit(tiny, census_schema)
+    assert all("loss" in h for h in synth.training_["history"])

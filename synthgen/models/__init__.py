@@ -14,20 +14,35 @@ from synthgen.models.vae import TabularVAE, VAEConfig
 class ModelKind:
     """A registry entry: the model class, how numbers are encoded for it, loop defaults.
 
-    Without ``--epochs`` a fit runs enough epochs for about ``target_steps`` optimiser steps
-    (so small tables are not undertrained and large ones not overtrained), clamped to
-    ``[min_epochs, train_defaults.epochs]``; early stopping may end it sooner.
+    Without ``--batch-size``, a small table gets a smaller batch, so that an epoch has at
+    least ``MIN_STEPS_PER_EPOCH`` steps (but never below ``min_batch_size`` rows): with the
+    default 500 a table of a few hundred rows would get one step per epoch. Without
+    ``--epochs`` a fit runs enough epochs for about ``target_steps`` optimiser steps (so small
+    tables are not undertrained and large ones not overtrained), and at least ``min_epochs``;
+    early stopping may end it sooner. (``train_defaults.epochs`` is used only when the table
+    size is unknown.)
     """
 
     cls: type[TabularModel]
     numeric_encoding: str  # "quantile" | "mode" (TableTransformer numeric=)
     train_defaults: TrainConfig
     target_steps: int
+    min_batch_size: int
+
+    def _train_rows(self, n_rows: int) -> int:
+        return int(n_rows * (1 - self.train_defaults.val_fraction))
+
+    def default_batch_size(self, n_rows: int) -> int:
+        by_steps = self._train_rows(n_rows) // MIN_STEPS_PER_EPOCH
+        return int(min(self.train_defaults.batch_size, max(self.min_batch_size, by_steps)))
 
     def default_epochs(self, n_rows: int, batch_size: int) -> int:
-        steps_per_epoch = max(1, int(n_rows * (1 - self.train_defaults.val_fraction)) // batch_size)
+        steps_per_epoch = max(1, self._train_rows(n_rows) // batch_size)
         wanted = -(-self.target_steps // steps_per_epoch)
-        return int(min(max(wanted, self.train_defaults.min_epochs), self.train_defaults.epochs))
+        return int(max(wanted, self.train_defaults.min_epochs))
+
+
+MIN_STEPS_PER_EPOCH = 10
 
 
 MODELS: dict[str, ModelKind] = {
@@ -36,12 +51,14 @@ MODELS: dict[str, ModelKind] = {
         "quantile",
         TrainConfig(epochs=300, batch_size=500, eval_every=5, patience=6, min_epochs=30),
         target_steps=3000,
+        min_batch_size=16,
     ),
     "cgan": ModelKind(
         TabularCGAN,
         "quantile",
         TrainConfig(epochs=300, batch_size=500, eval_every=5, patience=6, min_epochs=30),
         target_steps=7000,
+        min_batch_size=50,  # five PacGAN groups of 10
     ),
 }
 

@@ -97,11 +97,12 @@ class GenerativeModel(ABC):
 
     def batches(self, data: Batch, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
         """One epoch of mini-batches: a random permutation, on the data's device. A tuple of
-        tensors is permuted together."""
+        tensors is permuted together. A last batch of less than half ``batch_size`` rows is
+        dropped, unless it is the only one (fewer rows than that: one batch of all of them)."""
         first = data[0] if isinstance(data, tuple) else data
         n = first.shape[0]
         perm = torch.randperm(n, generator=generator, device="cpu").to(first.device)
-        for start in range(0, n - batch_size // 2, batch_size):
+        for start in range(0, max(n - batch_size // 2, min(n, 1)), batch_size):
             idx = perm[start : start + batch_size]
             yield tuple(t[idx] for t in data) if isinstance(data, tuple) else data[idx]
 
