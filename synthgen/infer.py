@@ -142,7 +142,9 @@ def infer_schema(
     ]
     conditions = None
     if target is not None:
-        tspec = next(c for c in columns if c.name == target)
+        t = names.index(target)
+        columns[t] = _class_target(columns[t], frame.iloc[:, t], found[t])
+        tspec = columns[t]
         if tspec.type == "id":
             raise DataError(
                 f"--target '{target}' looks like an id column (every value is unique); "
@@ -214,6 +216,26 @@ def _infer_column(
     if kind == "datetime":
         return ColumnSpec(name=name, type="datetime", nullable=nullable, format=fmt), tokens
     return _categorical_spec(name, values, nullable, max_categories, all_unique), tokens
+
+
+MAX_TARGET_CLASSES = 20
+
+
+def _class_target(spec: ColumnSpec, col: pd.Series, tokens: set[str]) -> ColumnSpec:
+    """A target of a few integer codes (``0``/``1``, digits 0-9) is a class label, as
+    scikit-learn reads it: categorical, so models condition on it and ``--balance`` works.
+    Integers with more than ``MAX_TARGET_CLASSES`` distinct values stay a measure."""
+    if spec.type != "integer":
+        return spec
+    labels = [v for v in _text_counts(col).index if v not in tokens and v != ""]
+    if len(labels) > MAX_TARGET_CLASSES:
+        return spec
+    return ColumnSpec(
+        name=spec.name,
+        type="categorical",
+        nullable=spec.nullable,
+        values=sorted((str(v) for v in labels), key=_sort_key),
+    )
 
 
 def _text_counts(col: pd.Series) -> pd.Series:

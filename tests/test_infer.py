@@ -130,8 +130,31 @@ def test_target_errors():
     frame = pd.DataFrame({"a": [1, 2, 3], "k": ["x", "y", "z"]})
     with pytest.raises(DataError, match="--target 'nope' is not a column"):
         infer_schema(frame, target="nope")
-    numeric = infer_schema(frame, target="a")
+    measure = pd.DataFrame({"a": range(30), "k": ["x", "y", "z"] * 10})
+    numeric = infer_schema(measure, target="a")  # more than MAX_TARGET_CLASSES values
+    assert numeric.column("a").type == "integer"
     assert numeric.target == "a" and numeric.conditions is None
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        [0, 1] * 20,  # int64 storage
+        ["0", "1", "2", "?"] * 10,  # text with a missing-value token
+        pd.array([0, 1, None, 1] * 10, dtype="Int64"),  # nullable, missing as null
+    ],
+)
+def test_integer_class_codes_as_target_are_categorical(codes):
+    """``--target y`` with a few integer codes is a class label (as scikit-learn reads it):
+    categorical, conditioned on; the same column without --target stays integer."""
+    frame = pd.DataFrame({"x": np.linspace(0, 1, 40), "y": codes})
+    schema = infer_schema(frame, target="y")
+    spec = schema.column("y")
+    assert spec.type == "categorical" and "?" not in spec.categories
+    assert spec.categories == sorted(spec.categories) and set(spec.categories) <= {"0", "1", "2"}
+    assert spec.nullable == bool(frame["y"].isin(["?"]).any() or frame["y"].isna().any())
+    assert schema.condition_columns == ["y"]
+    assert infer_schema(frame).column("y").type == "integer"
 
 
 def test_personal_data_flagged():

@@ -25,7 +25,10 @@ def infer_cmd(
         None, "-o", "--output", help="Write the schema here (YAML) instead of printing it."
     ),
     target: str | None = typer.Option(
-        None, "--target", help="Target column (used by utility checks and --balance)."
+        None,
+        "--target",
+        help="Target column (used by utility checks and --balance). Up to 20 integer codes "
+        "(0/1, digits) become class labels.",
     ),
     name: str | None = typer.Option(None, "--name", help="Schema name (default: file stem)."),
     max_categories: int = typer.Option(
