@@ -7,6 +7,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SECTIONS = [
     ("tabular", "Tabular models on Adult (`benchmarks/tabular.py`)"),
+    (
+        "tabular_robustness",
+        "Tabular defaults on tables they were not tuned on (`benchmarks/tabular_robustness.py`)",
+    ),
     ("transformer_speed", "Reversible transformer speed (`benchmarks/transformer_speed.py`)"),
     ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),

@@ -9,6 +9,8 @@ from synthgen.models.cgan import CGANConfig, TabularCGAN
 from synthgen.models.train import TrainConfig
 from synthgen.models.vae import TabularVAE, VAEConfig
 
+MIN_STEPS_PER_EPOCH = 10  # a small table's default batch is cut down to give at least this
+
 
 @dataclass(frozen=True)
 class ModelKind:
@@ -40,9 +42,6 @@ class ModelKind:
         steps_per_epoch = max(1, self._train_rows(n_rows) // batch_size)
         wanted = -(-self.target_steps // steps_per_epoch)
         return int(max(wanted, self.train_defaults.min_epochs))
-
-
-MIN_STEPS_PER_EPOCH = 10
 
 
 MODELS: dict[str, ModelKind] = {
