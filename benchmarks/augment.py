@@ -25,6 +25,7 @@ Prints a markdown table and writes it to ``--out`` (benchmarks/results/augment.m
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -178,8 +179,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Training rows: {len(y)} ({n_min} `>50K`, {n_maj} `<=50K`); holdout: Adult test.csv "
         f"({len(held[1])} real rows, {int(held[1].sum())} `>50K`). Classifier: "
         "HistGradientBoosting (random_state 0) at threshold 0.5; one run, seed 0. "
-        f"Machine: {platform.machine()} CPU, 2 cores, shared with other jobs (timings noisy), "
-        f"{args.threads} thread(s).",
+        f"Machine: {platform.machine()} CPU, {os.cpu_count()} cores, {args.threads} thread(s); "
+        f"load average {os.getloadavg()[0]:.1f} at the end of the run.",
         "",
         "| training data | rows | >50K recall | >50K precision | >50K F1 | ROC-AUC | preparation |",
         "|---|---:|---:|---:|---:|---:|---|",
