@@ -42,7 +42,7 @@ def _schema(n_features: int):
 
 
 def run_synthgen(xtr: np.ndarray, xte: np.ndarray, **params) -> tuple[np.ndarray, float]:
-    from synthgen.anomaly import AnomalyDetector
+    from synthgen.tabular.anomaly import AnomalyDetector
 
     schema = _schema(xtr.shape[1])
     names = schema.column_names

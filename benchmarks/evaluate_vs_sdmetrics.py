@@ -32,7 +32,7 @@ TOLERANCE = 0.005
 
 
 def _metadata(schema) -> dict:
-    from synthgen.evaluate.frames import column_kinds
+    from synthgen.tabular.evaluate.frames import column_kinds
 
     sdtype = {
         "numeric": "numerical",
@@ -71,8 +71,8 @@ def _imperfect(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 
 def compare(name: str, real: pd.DataFrame, syn: pd.DataFrame, schema) -> list[tuple]:
-    from synthgen.evaluate import fidelity
-    from synthgen.evaluate.frames import column_kinds, prepare
+    from synthgen.tabular.evaluate import fidelity
+    from synthgen.tabular.evaluate.frames import column_kinds, prepare
 
     kinds = column_kinds(schema)
     ours = fidelity.fidelity(
@@ -127,7 +127,7 @@ def main() -> int:
         print(f"| {case} | {key} | {ours:.4f} | {theirs:.4f} | {config} | {diff:+.5f} |")
     print(f"\nlargest |difference|: {worst:.2e} (tolerance {TOLERANCE})")
     if args.time:
-        from synthgen.evaluate import evaluate
+        from synthgen.tabular.evaluate import evaluate
 
         shuffled = train.sample(frac=1.0, random_state=1).reset_index(drop=True)
         start = time.perf_counter()

@@ -51,10 +51,10 @@ def _cli(args: list[str], threads: int | None) -> tuple[float, float]:
 
 
 def run_model(kind: str, args, tmp: Path) -> dict:
-    from synthgen.api import load_table_schema
-    from synthgen.generate import generate_to_file
-    from synthgen.io import read_table
-    from synthgen.synthesizer import TabularSynthesizer
+    from synthgen.jobs.fit import load_table_schema
+    from synthgen.tabular.io.read import read_table
+    from synthgen.tabular.sampler import generate_to_file
+    from synthgen.tabular.synthesizer import TabularSynthesizer
 
     schema = load_table_schema(ROOT / "schemas" / "adult.yaml")
     frame = read_table(args.data / "adult" / "train.csv", schema)

@@ -40,7 +40,7 @@ def _schema():
 
 
 def run_synthgen(train, test, **params) -> tuple[np.ndarray, float, dict]:
-    from synthgen.images.anomaly import ImageAnomalyDetector
+    from synthgen.images.anomaly.detector import ImageAnomalyDetector
 
     t = time.perf_counter()
     det = ImageAnomalyDetector(seed=SEED, device="cpu", progress=False, **params)
@@ -77,7 +77,7 @@ RUNNERS = {"synthgen": run_synthgen, "pca": run_pca, "iforest": run_iforest}
 
 
 def load(data: Path):
-    from synthgen.images.io import read_images
+    from synthgen.images.io.read import read_images
 
     schema = _schema()
     base = data / "mnist10k"
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(text)
     if not args.only and not params and len(digits) == 10:
-        from synthgen.images.anomaly import ImageAnomalyDetector
+        from synthgen.images.anomaly.detector import ImageAnomalyDetector
 
         doc = {
             "machine": machine,

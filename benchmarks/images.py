@@ -34,9 +34,9 @@ def run_model(kind: str, train, test, schema, args, tmp: Path) -> dict:
     import torch
 
     from synthgen.device import resolve_device
-    from synthgen.images.api import generate_images_to_file
-    from synthgen.images.evaluate import evaluate_images
+    from synthgen.images.evaluate.evaluation import evaluate_images
     from synthgen.images.synthesizer import ImageSynthesizer
+    from synthgen.jobs.generate_images import generate_images_to_file
 
     t = time.perf_counter()
     synth = ImageSynthesizer(kind, epochs=args.epochs, seed=0, device=args.device, progress=False)
@@ -84,7 +84,7 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
 
-    from synthgen.images.io import read_images
+    from synthgen.images.io.read import read_images
     from synthgen.schema import load_schema
 
     schema = load_schema(ROOT / "schemas" / "mnist.yaml")

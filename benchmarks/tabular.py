@@ -39,8 +39,8 @@ TARGET, POSITIVE = "income", ">50K"
 
 
 def load(schema_path: Path):
-    from synthgen.api import load_table_schema
-    from synthgen.io import read_table
+    from synthgen.jobs.fit import load_table_schema
+    from synthgen.tabular.io.read import read_table
 
     schema = load_table_schema(schema_path)
     train = read_table(DATA / "train.csv", schema)
@@ -124,8 +124,8 @@ def copy_rate(train: pd.DataFrame, other: pd.DataFrame) -> float:
 
 # --- models -----------------------------------------------------------------------------------
 def run_synthgen(kind: str, train, schema, schema_path, gen_rows, tmp: Path, epochs=None):
-    from synthgen.generate import generate_to_file
-    from synthgen.synthesizer import TabularSynthesizer
+    from synthgen.tabular.sampler import generate_to_file
+    from synthgen.tabular.synthesizer import TabularSynthesizer
 
     t = time.perf_counter()
     synth = TabularSynthesizer(kind, epochs=epochs, seed=0, progress=False).fit(train, schema)

@@ -71,7 +71,7 @@ def split(frame: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFram
 def fit_sample(kind: str, train: pd.DataFrame, schema) -> tuple[pd.DataFrame, float, int | None]:
     if kind.startswith("sdv_"):
         return _fit_sample_sdv(kind, train)
-    from synthgen.synthesizer import TabularSynthesizer
+    from synthgen.tabular.synthesizer import TabularSynthesizer
 
     t = time.perf_counter()
     synth = TabularSynthesizer(kind, seed=0, progress=False).fit(train, schema)
@@ -104,9 +104,9 @@ def clip_to_schema(frame: pd.DataFrame, schema) -> pd.DataFrame:
 
 
 def run(name: str, kinds: list[str], data: Path) -> list[dict]:
-    from synthgen.evaluate.api import run_evaluation
-    from synthgen.infer import infer_schema
-    from synthgen.io import validate_frame
+    from synthgen.tabular.evaluate.evaluation import run_evaluation
+    from synthgen.tabular.infer import infer_schema
+    from synthgen.tabular.io.read import validate_frame
 
     frame = load_dataset(name, data)
     train, test = split(frame)

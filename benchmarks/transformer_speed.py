@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.schema import TableSchema, load_schema, parse_schema
-from synthgen.transform import TableTransformer
+from synthgen.tabular.transform import TableTransformer
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "adult" / "train.csv"
@@ -47,7 +47,7 @@ def adult_schema(path: Path) -> TableSchema:
 def read_frame(path: Path, schema: TableSchema) -> pd.DataFrame:
     """The typed frame: ``synthgen.io.read_table`` when available, else pandas by hand."""
     try:
-        from synthgen.io import read_table
+        from synthgen.tabular.io.read import read_table
     except ImportError:
         read_table = None
     if read_table is not None:

@@ -4,62 +4,38 @@ The Python API is loaded lazily, so ``import synthgen`` stays light (no torch un
 
     from synthgen import TabularSynthesizer, SyntheticOverSampler, AnomalyDetector, evaluate
 
-``synthgen.evaluate`` is both the evaluation subpackage and callable as its ``evaluate``
-function: ``synthgen.evaluate(real, synthetic, schema, holdout=...)`` returns the metrics
-document, and ``synthgen.evaluate.gates`` etc. stay reachable.
+``synthgen.evaluate(real, synthetic, schema, holdout=...)`` returns the metrics document.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
 
-__version__ = "0.1.0"
+from synthgen._version import __version__
 
-# public name -> (module, attribute); attribute None means the module itself
-_LAZY: dict[str, tuple[str, str | None]] = {
-    "TabularSynthesizer": ("synthgen.synthesizer", "TabularSynthesizer"),
-    "SyntheticOverSampler": ("synthgen.oversampler", "SyntheticOverSampler"),
-    "AnomalyDetector": ("synthgen.anomaly", "AnomalyDetector"),
-    "evaluate": ("synthgen.evaluate", None),
-    "augment": ("synthgen.augment", "augment"),
+# public name -> (module, attribute)
+_LAZY: dict[str, tuple[str, str]] = {
+    "TabularSynthesizer": ("synthgen.tabular.synthesizer", "TabularSynthesizer"),
+    "ImageSynthesizer": ("synthgen.images.synthesizer", "ImageSynthesizer"),
+    "SyntheticOverSampler": ("synthgen.tabular.oversampler", "SyntheticOverSampler"),
+    "AnomalyDetector": ("synthgen.tabular.anomaly.detector", "AnomalyDetector"),
+    "ImageAnomalyDetector": ("synthgen.images.anomaly.detector", "ImageAnomalyDetector"),
+    "evaluate": ("synthgen.tabular.evaluate.evaluation", "evaluate"),
+    "augment": ("synthgen.tabular.augment", "augment"),
     "load_schema": ("synthgen.schema", "load_schema"),
-    "infer_schema": ("synthgen.infer", "infer_schema"),
-    "read_table": ("synthgen.io", "read_table"),
+    "infer_schema": ("synthgen.tabular.infer", "infer_schema"),
+    "read_table": ("synthgen.tabular.io.read", "read_table"),
 }
 
 __all__ = ["__version__", *_LAZY]
 
 
-class _CallableModule(types.ModuleType):
-    """The ``synthgen.evaluate`` package, callable as ``synthgen.evaluate.evaluate``."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.__dict__["evaluate"](*args, **kwargs)
-
-
-class _Package(types.ModuleType):
-    """Makes the ``synthgen.evaluate`` subpackage callable however it gets imported (the
-    import system binds a subpackage on its parent with setattr)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "evaluate" and type(value) is types.ModuleType:
-            value.__class__ = _CallableModule
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attr = _LAZY[name]
-        value = importlib.import_module(module)
-        if attr is not None:
-            value = getattr(value, attr)
-            globals()[name] = value
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
         return value
     raise AttributeError(f"module 'synthgen' has no attribute {name!r}")
 

@@ -11,12 +11,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from synthgen.anomaly import AnomalyDetector
-from synthgen.anomaly.stream import score_file
 from synthgen.cli.main import app
 from synthgen.errors import DataError, UsageError
-from synthgen.io import read_table
 from synthgen.schema import load_schema
+from synthgen.tabular.anomaly import AnomalyDetector
+from synthgen.tabular.anomaly.stream import score_file
+from synthgen.tabular.io.read import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT.parent / "shared" / "data" / "adult" / "train.csv"

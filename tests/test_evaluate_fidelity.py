@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgen.evaluate import fidelity
-from synthgen.evaluate.frames import column_kinds, prepare
 from synthgen.schema import parse_schema
+from synthgen.tabular.evaluate import fidelity
+from synthgen.tabular.evaluate.frames import column_kinds, prepare
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgen.evaluate import gates, privacy, utility
-from synthgen.evaluate.frames import column_kinds, prepare
+from synthgen.core import gates
+from synthgen.tabular.evaluate import privacy, utility
+from synthgen.tabular.evaluate.frames import column_kinds, prepare
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from synthgen.evaluate.validity import validate_synthetic
-from synthgen.io import read_table
 from synthgen.schema import parse_schema
+from synthgen.tabular.evaluate.validity import validate_synthetic
+from synthgen.tabular.io.read import read_table
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_output_validator_sample_keeps_rows_and_dtypes(typed, adult_schema, tmp_
     chunk has a column that is missing in every row or is held in several Arrow chunks."""
     import pyarrow as pa
 
-    from synthgen.validation import OutputValidator
+    from synthgen.tabular.checks import OutputValidator
 
     chunks = [typed.iloc[i : i + 50].reset_index(drop=True) for i in range(0, 300, 50)]
     chunks[2]["workclass"] = pd.Series([None] * 50, dtype=typed["workclass"].dtype)

@@ -11,17 +11,17 @@ import pytest
 import torch
 
 import synthgen
-from synthgen.io import read_table
-from synthgen.models.layout import sample_codes, sample_slots
-from synthgen.synthesizer import TabularSynthesizer
-from synthgen.validation import OutputValidator, typed_chunk_ok
+from synthgen.tabular.checks import OutputValidator, typed_chunk_ok
+from synthgen.tabular.io.read import read_table
+from synthgen.tabular.models.layout import sample_codes, sample_slots
+from synthgen.tabular.synthesizer import TabularSynthesizer
 
 DEMO = Path(synthgen.__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
 def census_schema():
-    from synthgen.api import load_table_schema
+    from synthgen.jobs.fit import load_table_schema
 
     return load_table_schema(DEMO / "census.yaml")
 
@@ -67,7 +67,7 @@ def test_slots_follow_the_softmax():
 
 
 def test_codes_are_deterministic_and_in_range():
-    from synthgen.models.layout import Block
+    from synthgen.tabular.models.layout import Block
 
     blocks = (Block("a", 0, 3, "softmax"), Block("b", 3, 1, "softmax"), Block("c", 4, 5, "softmax"))
     raw = torch.randn(9, 1000, generator=torch.Generator().manual_seed(1)) * 5
@@ -78,7 +78,7 @@ def test_codes_are_deterministic_and_in_range():
 
 
 def test_chunk_check_agrees_with_validate_frame(census_schema):
-    from synthgen.io import validate_frame
+    from synthgen.tabular.io.read import validate_frame
 
     good = read_table(DEMO / "census.csv", census_schema).iloc[:200].reset_index(drop=True)
     assert typed_chunk_ok(good, census_schema)

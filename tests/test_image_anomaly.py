@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from synthgen.cli.main import app
 from synthgen.errors import DataError, ModelFileError, UsageError
-from synthgen.images.anomaly import ConvAEConfig, ConvAutoencoder, ImageAnomalyDetector
+from synthgen.images.anomaly.detector import ConvAEConfig, ConvAutoencoder, ImageAnomalyDetector
 from synthgen.images.data import ImageSet
 from synthgen.schema import ImageSchema
 
@@ -272,7 +272,7 @@ def test_cli_wrong_size_refused_without_partial_output(split, fitted, tmp_path):
 
 
 def test_cli_scores_png_folders_and_unlabelled_npz(split, fitted, tmp_path):
-    from synthgen.images.io import write_images
+    from synthgen.images.io.read import write_images
 
     det = fitted.save(tmp_path / "det.synth")
     held = split[1].subset(np.arange(6))

@@ -18,20 +18,20 @@ from typer.testing import CliRunner
 
 from synthgen.cli.main import app
 from synthgen.errors import DataError, GateFailed, ModelFileError, UsageError
-from synthgen.images import evaluate as image_evaluate
-from synthgen.images import inception
-from synthgen.images.classifier import ImageClassifier
+from synthgen.images.evaluate import evaluation as image_evaluate
+from synthgen.images.evaluate import inception
 from synthgen.images.data import ImageSet
-from synthgen.images.evaluate import (
+from synthgen.images.evaluate.classifier import ImageClassifier
+from synthgen.images.evaluate.evaluation import (
     check_image_gates,
     enforce_image_gates,
     parse_image_gates,
     run_image_evaluation,
 )
-from synthgen.images.inception import InceptionV3, inception_features, load_inception
-from synthgen.images.io import write_images
-from synthgen.images.metrics import frechet_distance, precision_recall
-from synthgen.images.report import render_image_html
+from synthgen.images.evaluate.inception import InceptionV3, inception_features, load_inception
+from synthgen.images.evaluate.metrics import frechet_distance, precision_recall
+from synthgen.images.evaluate.report import render_image_html
+from synthgen.images.io.read import write_images
 from synthgen.schema import dump_schema, parse_schema
 
 runner = CliRunner()

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from synthgen.errors import DataError
-from synthgen.infer import infer_schema
-from synthgen.io import read_table
+from synthgen.tabular.infer import infer_schema
+from synthgen.tabular.io.read import read_table
 
 ADULT_INTEGERS = {
     "age",

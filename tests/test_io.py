@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgen.errors import DataError, OutputError
-from synthgen.io import (
+from synthgen.schema import TableSchema
+from synthgen.tabular.io.read import (
     TableWriter,
     arrow_schema,
     frame_dtypes,
@@ -19,7 +20,6 @@ from synthgen.io import (
     validate_frame,
     write_table,
 )
-from synthgen.schema import TableSchema
 
 
 @pytest.fixture()

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthgen.anomaly import AnomalyDetector
-from synthgen.images.anomaly import ImageAnomalyDetector
-from synthgen.images.io import read_images
+from synthgen.images.anomaly.detector import ImageAnomalyDetector
+from synthgen.images.io.read import read_images
 from synthgen.images.synthesizer import ImageSynthesizer
-from synthgen.io import read_table
 from synthgen.schema import load_schema
-from synthgen.synthesizer import TabularSynthesizer
+from synthgen.tabular.anomaly import AnomalyDetector
+from synthgen.tabular.io.read import read_table
+from synthgen.tabular.synthesizer import TabularSynthesizer
 
 LEGACY = Path(__file__).resolve().parent / "fixtures" / "legacy"
 EXPECTED = json.loads((LEGACY / "expected.json").read_text())

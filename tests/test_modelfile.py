@@ -11,8 +11,8 @@ import torch
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
+from synthgen.core.modelfile import FORMAT_VERSION, MANIFEST, WEIGHTS, load_model, save_model
 from synthgen.errors import ModelFileError
-from synthgen.modelfile import FORMAT_VERSION, MANIFEST, WEIGHTS, load_model, save_model
 from synthgen.schema import parse_schema
 
 SCHEMA = parse_schema(

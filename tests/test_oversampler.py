@@ -11,7 +11,7 @@ import torch
 from sklearn.base import clone
 
 from synthgen.errors import DataError, UsageError
-from synthgen.oversampler import SyntheticOverSampler, resolve_sampling_strategy
+from synthgen.tabular.oversampler import SyntheticOverSampler, resolve_sampling_strategy
 
 DATA = Path(__file__).resolve().parents[1] / "synthgen" / "data" / "census.csv"
 NUMERIC = ["age", "education-num", "hours-per-week", "capital-gain"]

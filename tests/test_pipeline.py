@@ -13,7 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
-from synthgen.pipeline import load_spec
+from synthgen.pipeline.steps import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "synthgen" / "data"
@@ -141,7 +141,7 @@ def test_failed_middle_step_names_the_step_and_keeps_earlier_outputs(job):
     assert "missing-schema.yaml" in summary["steps"][2]["error"]
     # earlier outputs are intact and usable; nothing of the failed or later steps exists
     assert len(pd.read_csv(job / "out" / "synthetic.csv")) == 120
-    from synthgen.synthesizer import TabularSynthesizer
+    from synthgen.tabular.synthesizer import TabularSynthesizer
 
     TabularSynthesizer.load(job / "out" / "census.synth").sample(5)
     assert not (job / "out" / "validation.json").exists()

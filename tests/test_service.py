@@ -24,10 +24,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from synthgen.errors import UsageError
-from synthgen.io import read_table
 from synthgen.schema import load_schema
 from synthgen.service import Limits, create_app
 from synthgen.service.server import check_bind, is_loopback
+from synthgen.tabular.io.read import read_table
 
 REPO = Path(__file__).resolve().parents[1]
 CENSUS = REPO / "synthgen" / "data" / "census.csv"
@@ -46,8 +46,8 @@ def census():
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory, census):
     """A tiny VAE, a tiny detector, a link to a model outside the folder, a broken file."""
-    from synthgen.anomaly import AnomalyDetector
-    from synthgen.synthesizer import TabularSynthesizer
+    from synthgen.tabular.anomaly import AnomalyDetector
+    from synthgen.tabular.synthesizer import TabularSynthesizer
 
     torch.set_num_threads(1)
     schema, df = census
@@ -164,7 +164,7 @@ def test_broken_model_file_is_a_clear_server_error(tmp_path, models_dir):
 
 # --- generation ----------------------------------------------------------------------------------
 def test_generate_csv_streams_exact_rows_and_matches_the_cli(client, models_dir, tmp_path):
-    from synthgen.generate import generate_to_file
+    from synthgen.tabular.sampler import generate_to_file
 
     rows = 2 * CHUNK + 123
     resp = _gen(client, rows, seed=7)
@@ -411,7 +411,7 @@ def test_cli_refuses_unsafe_binds(models_dir, monkeypatch):
 
 # --- scoring -------------------------------------------------------------------------------------
 def test_score_csv_jsonl_parquet(client, census, models_dir):
-    from synthgen.anomaly import AnomalyDetector
+    from synthgen.tabular.anomaly import AnomalyDetector
 
     _, df = census
     sample = df.iloc[:60].copy()

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from synthgen.cli.main import app
 from synthgen.errors import GenerationError, UsageError
-from synthgen.io import read_table
-from synthgen.models import MODELS
 from synthgen.schema import parse_schema
-from synthgen.synthesizer import TabularSynthesizer
+from synthgen.tabular.io.read import read_table
+from synthgen.tabular.models import MODELS
+from synthgen.tabular.synthesizer import TabularSynthesizer
 
 DEMO = Path(__file__).resolve().parents[1] / "synthgen" / "data"
 runner = CliRunner()
@@ -27,7 +27,7 @@ def _sha(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def census_schema():
-    from synthgen.api import load_table_schema
+    from synthgen.jobs.fit import load_table_schema
 
     return load_table_schema(DEMO / "census.yaml")
 
@@ -265,7 +265,7 @@ def test_cli_generate_refusals(tmp_path, census_csv):
 
 
 def test_interrupted_generate_leaves_nothing(tmp_path, fitted, monkeypatch):
-    import synthgen.io as io_mod
+    import synthgen.tabular.io.read as io_mod
 
     model = fitted.save(tmp_path / "m.synth")
     calls = {"n": 0}
@@ -278,7 +278,7 @@ def test_interrupted_generate_leaves_nothing(tmp_path, fitted, monkeypatch):
         return original(self, df)
 
     monkeypatch.setattr(io_mod.TableWriter, "write", interrupt)
-    from synthgen.generate import generate_to_file
+    from synthgen.tabular.sampler import generate_to_file
 
     with pytest.raises(KeyboardInterrupt):
         generate_to_file(model, 3000, tmp_path / "out.csv", chunk_rows=1000, progress=False)
@@ -309,8 +309,8 @@ def _with_epochs(synth, epochs):
 
 
 def test_cgan_files_from_before_the_weight_average_load_without_it():
-    from synthgen.models.cgan import CGANConfig
-    from synthgen.synthesizer import _config_from_dict
+    from synthgen.tabular.models.cgan import CGANConfig
+    from synthgen.tabular.synthesizer import _config_from_dict
 
     assert CGANConfig().ema_decay > 0  # new fits average the generator's weights
     assert _config_from_dict(CGANConfig, {"pac": 10}).ema_decay == 0.0  # older files did not

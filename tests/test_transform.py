@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from synthgen.errors import DataError, ModelFileError
 from synthgen.schema import TableSchema, parse_schema
-from synthgen.transform import OTHER, Span, TableTransformer
+from synthgen.tabular.transform import OTHER, Span, TableTransformer
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TYPES = ("continuous", "integer", "categorical", "boolean", "datetime", "id")

@@ -52,17 +52,17 @@ def fit_cmd(
 
     Images: synthgen anomalies fit train.npz --schema schemas/mnist.yaml -o digits.synth
     """
-    from synthgen.anomaly import AnomalyDetector
     from synthgen.device import resolve_device
-    from synthgen.io import read_table
     from synthgen.outputs import check_output
     from synthgen.schema import TableSchema, load_schema
+    from synthgen.tabular.anomaly import AnomalyDetector
+    from synthgen.tabular.io.read import read_table
 
     output = output or _default_output(data, ".detector.synth")
     resolve_device(device)  # refuse --device cuda without a GPU before reading anything
     sch = load_schema(schema)
     if not isinstance(sch, TableSchema):
-        from synthgen.images.anomaly import fit_detector_to_file
+        from synthgen.images.anomaly.detector import fit_detector_to_file
 
         det = fit_detector_to_file(
             data,
@@ -126,17 +126,17 @@ def score_cmd(
     Example: synthgen anomalies score batch.csv --model det.synth --contamination 0.01 -o out.csv
     --report screening.html
     """
-    from synthgen.anomaly import AnomalyDetector
-    from synthgen.anomaly.stream import score_file
+    from synthgen.core.modelfile import peek_kind
     from synthgen.device import resolve_device
-    from synthgen.images.anomaly import KIND as IMAGE_KIND
-    from synthgen.modelfile import peek_kind
+    from synthgen.images.anomaly.detector import KIND as IMAGE_KIND
+    from synthgen.tabular.anomaly import AnomalyDetector
+    from synthgen.tabular.anomaly.stream import score_file
 
     if contamination is not None and threshold is not None:
         raise UsageError("Give either --contamination or --threshold, not both.")
     resolve_device(device)
     if (peek_kind(model) or "").startswith(IMAGE_KIND):
-        from synthgen.images.anomaly import ImageAnomalyDetector, score_images_to_file
+        from synthgen.images.anomaly.detector import ImageAnomalyDetector, score_images_to_file
 
         output = output or data.with_name(f"{data.stem}.scored.csv")
         img = ImageAnomalyDetector.load(model, device=device)

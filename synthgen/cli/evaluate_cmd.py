@@ -76,10 +76,10 @@ def evaluate_cmd(
     precision/recall (with the real-vs-real floor), conditional accuracy and TSTR vs TRTR.
     Gates: conditional_accuracy, tstr, tstr_ratio, precision, recall, frechet_max, fid_max.
     """
-    from synthgen.evaluate.gates import check_gates, enforce, parse_gates
-    from synthgen.io import read_table
+    from synthgen.core.gates import check_gates, enforce, parse_gates
     from synthgen.outputs import atomic_output, check_output
     from synthgen.schema import ImageSchema, load_schema
+    from synthgen.tabular.io.read import read_table
 
     schema = load_schema(schema_path)
     if isinstance(schema, ImageSchema):
@@ -124,7 +124,7 @@ def evaluate_cmd(
     def read(path: Path):
         return read_table(path, schema, strict_values=False)
 
-    from synthgen.evaluate.api import run_evaluation
+    from synthgen.tabular.evaluate.evaluation import run_evaluation
 
     ev = run_evaluation(
         read(real),
@@ -137,12 +137,12 @@ def evaluate_cmd(
     )
     ev.doc["gates"] = check_gates(ev.doc["summary"], gates)
     if json_out is not None:
-        from synthgen.evaluate.report import write_json
+        from synthgen.tabular.evaluate.report import write_json
 
         with atomic_output(json_out, overwrite=overwrite, inputs=inputs) as tmp:
             write_json(ev.doc, tmp)
     if report is not None:
-        from synthgen.evaluate.report import write_html
+        from synthgen.tabular.evaluate.report import write_html
 
         with atomic_output(report, overwrite=overwrite, inputs=inputs) as tmp:
             write_html(ev, tmp)
@@ -170,17 +170,17 @@ def _evaluate_images(
 ) -> None:
     """``synthgen evaluate`` on an image schema: read, evaluate, write JSON/HTML, gate."""
     from synthgen.errors import UsageError
-    from synthgen.evaluate.report import write_json
-    from synthgen.images.evaluate import (
+    from synthgen.images.evaluate.evaluation import (
         DEFAULT_MAX_IMAGES,
         check_image_gates,
         enforce_image_gates,
         parse_image_gates,
         run_image_evaluation,
     )
-    from synthgen.images.io import read_images
-    from synthgen.images.report import write_image_html
+    from synthgen.images.evaluate.report import write_image_html
+    from synthgen.images.io.read import read_images
     from synthgen.outputs import atomic_output, check_output
+    from synthgen.tabular.evaluate.report import write_json
 
     if target is not None:
         raise UsageError(

@@ -35,7 +35,7 @@ def fit(
 
     Example: synthgen fit adult.csv --schema schemas/adult.yaml --model vae -o adult.synth
     """
-    from synthgen.api import fit_to_file
+    from synthgen.jobs.fit import fit_to_file
 
     out = output or Path(f"{data.stem}.{model}.synth")
     summary = fit_to_file(
@@ -84,9 +84,9 @@ def generate(
     Example: synthgen generate adult.synth --rows 10000 -o synthetic.parquet -c income=>50K
     Images:  synthgen generate mnist.synth --rows 1000 -o digits --format png -c digit=3
     """
-    from synthgen.api import generate_file
-    from synthgen.generate import parse_conditions
-    from synthgen.modelfile import peek_kind
+    from synthgen.core.modelfile import peek_kind
+    from synthgen.jobs.fit import generate_file
+    from synthgen.tabular.sampler import parse_conditions
 
     if fmt is not None and fmt not in ("parquet", "csv", "jsonl", "npz", "png"):
         raise typer.BadParameter(
@@ -125,7 +125,7 @@ def demo(
 
     Example: synthgen demo -o /tmp/demo
     """
-    from synthgen.demo import run_demo
+    from synthgen.jobs.demo import run_demo
 
     run_demo(output_dir, model=model, overwrite=overwrite, epochs=epochs)
 

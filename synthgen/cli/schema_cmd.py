@@ -59,7 +59,7 @@ def infer_cmd(
             )
         schema = infer_image_schema(data, name=name)
     else:
-        from synthgen.infer import infer_schema
+        from synthgen.tabular.infer import infer_schema
 
         schema = infer_schema(data, target=target, name=name, max_categories=max_categories)
     text = dump_schema(schema)
@@ -94,7 +94,7 @@ def validate_cmd(
         typer.echo(f"ok {schema_path}: {_summary(schema)}")
         return
     if isinstance(schema, TableSchema):
-        from synthgen.io import iter_table
+        from synthgen.tabular.io.read import iter_table
 
         rows = 0
         for chunk in iter_table(data, schema, chunksize=250_000, strict_values=not structure_only):
@@ -104,7 +104,7 @@ def validate_cmd(
         import numpy as np
 
         from synthgen.images.data import label_values
-        from synthgen.images.io import read_images
+        from synthgen.images.io.read import read_images
 
         images = read_images(data, schema)
         h, w, c = images.shape
@@ -118,7 +118,7 @@ def validate_cmd(
 
 def _is_image_source(data: Path) -> bool:
     """An .npz file, or a folder (unless named like a table, which the table reader refuses)."""
-    from synthgen.io import FORMATS
+    from synthgen.tabular.io.read import FORMATS
 
     suffix = data.suffix.lower()
     return suffix == ".npz" or (data.is_dir() and suffix not in FORMATS)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import DataError
-from synthgen.images.io import IMAGE_SUFFIXES, _walk_files, decode_image, read_images
+from synthgen.images.io.read import IMAGE_SUFFIXES, _walk_files, decode_image, read_images
 from synthgen.schema import FolderSource, ImageSchema, ImageShape, LabelSpec, NpzSource
 
 MAX_LABELS = 1000  # more distinct labels than this is not a class label

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from synthgen.core.modelfile import load_model, save_model
+from synthgen.core.train import TrainConfig, fit_model
 from synthgen.device import resolve_device
 from synthgen.errors import DataError, ModelFileError, UsageError
 from synthgen.images.data import ImageSet, label_code, label_values
-from synthgen.images.models import IMAGE_MODELS, ImageModelKind
-from synthgen.modelfile import load_model, save_model
-from synthgen.models.train import TrainConfig, fit_model
+from synthgen.images.models.kinds import IMAGE_MODELS, ImageModelKind
 from synthgen.schema import ImageSchema
 
 MIN_IMAGES = 10

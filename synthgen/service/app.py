@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from synthgen import __version__
+from synthgen._version import __version__
 from synthgen.errors import ModelFileError, SynthgenError
 from synthgen.schema import category_label
 from synthgen.service.encode import MEDIA_TYPES, ChunkEncoder
@@ -404,7 +404,7 @@ def _start_generation(
 ) -> tuple[Iterator[pd.DataFrame], ChunkEncoder, bytes]:
     """Check the conditions (UsageError -> 422), draw and encode the first chunk (so a
     GenerationError on the first chunk is a 422 too, before any byte is sent)."""
-    from synthgen.generate import Sampler
+    from synthgen.tabular.sampler import Sampler
 
     try:
         with torch.no_grad():
@@ -473,8 +473,8 @@ def _score_upload(
 ):
     """Score the whole upload into a spooled file first (all or nothing: a bad row anywhere
     is a 422, never a cut stream). Returns (file, rows, flagged, threshold)."""
-    from synthgen.anomaly.detector import FLAG
-    from synthgen.anomaly.stream import read_chunks, score_chunks
+    from synthgen.tabular.anomaly.detector import FLAG
+    from synthgen.tabular.anomaly.stream import read_chunks, score_chunks
 
     cut = detector.threshold(contamination=contamination, threshold=threshold)
     schema = detector.schema_

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from synthgen.io import TableWriter
 from synthgen.schema import TableSchema
+from synthgen.tabular.io.read import TableWriter
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -113,7 +113,7 @@ class ChunkEncoder(TableWriter):
 
     def schema_frame(self) -> pd.DataFrame:
         """An empty typed frame of the schema (so an empty result still has its columns)."""
-        from synthgen.io import frame_dtypes
+        from synthgen.tabular.io.read import frame_dtypes
 
         dtypes = frame_dtypes(self.schema)
         return pd.DataFrame({n: pd.Series(dtype=t) for n, t in dtypes.items()})

@@ -277,10 +277,10 @@ class ModelRegistry:
 
     def _load(self, path: Path, want: str) -> Any:
         if want == "generator":
-            from synthgen.synthesizer import TabularSynthesizer
+            from synthgen.tabular.synthesizer import TabularSynthesizer
 
             return TabularSynthesizer.load(path, device=self.device)
-        from synthgen.anomaly import AnomalyDetector
+        from synthgen.tabular.anomaly import AnomalyDetector
 
         return AnomalyDetector.load(path, device=self.device)
 

@@ -1,0 +1,403 @@
+"""Infer a table schema from data: column types, missing-value tokens, ranges, category sets.
+
+Rules (decided on the distinct values, so it is fast on large tables):
+
+* missing tokens: ``""``, ``?``, ``NA``, ``N/A``, ``null``, ... — those present are recorded
+  (with the default set) and make a column nullable;
+* boolean: every value is one of true/false/yes/no/t/f (any case); 0/1 columns stay integer;
+* integer: every value is an integer literal (``-3``, ``42``) or the stored type is integer —
+  low-cardinality integer codes (education-num) stay integer;
+* continuous: every value parses as a number;
+* datetime: every value parses with one of a few common formats (recorded in ``format``);
+* id: every value is unique and either the values are string-like keys or the column's name
+  says it is a key (``id``, ``*_id``, ``key``, ``uuid``). A nearly-unique numeric measure such as
+  fnlwgt is *not* an id: numbers are ids only when unique *and* named like one;
+* categorical otherwise, with the category set when it has at most ``max_categories`` values
+  and is not mostly unique; else ``high_cardinality: true`` and no values.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.errors import DataError, SchemaError
+from synthgen.schema import DEFAULT_MISSING, ColumnSpec, TableSchema, category_label
+from synthgen.tabular.io.read import read_raw
+
+__all__ = ["infer_schema", "MISSING_CANDIDATES", "DATETIME_FORMATS"]
+
+#: Tokens recognised as missing values when they occur in the data.
+MISSING_CANDIDATES = (
+    "",
+    "?",
+    "NA",
+    "N/A",
+    "n/a",
+    "na",
+    "NaN",
+    "nan",
+    "null",
+    "NULL",
+    "Null",
+    "None",
+    "none",
+    "#N/A",
+    "-",
+    "--",
+)
+#: Tokens that count as missing only when the rest of the column is numeric (a lone "-" or
+#: "none" may be a real category otherwise).
+_NUMERIC_ONLY_TOKENS = {"-", "--", "none", "None"}
+
+#: Datetime formats tried, most specific first.
+DATETIME_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+)
+
+_INT_RE = r"[+-]?\d+"
+_FLOAT_RE = r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity)"
+_UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+_ID_WORDS = {"id", "key", "uuid", "guid", "pk"}
+_BOOL_WORDS = {"true", "false", "yes", "no", "t", "f"}
+_MIN_ROWS_FOR_RATIO = 20
+
+
+def _looks_like_id(name: str) -> bool:
+    """``id``, ``user_id``, ``userId``, ``customer-key``, ``UUID``, ``row id``..."""
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.strip())
+    words = [w for w in re.split(r"[_\-\s.]+", snake.lower()) if w]
+    return bool(words) and words[-1] in _ID_WORDS
+
+
+def infer_schema(
+    path_or_frame: str | Path | pd.DataFrame,
+    *,
+    target: str | None = None,
+    name: str | None = None,
+    max_categories: int = 100,
+) -> TableSchema:
+    """Infer a :class:`TableSchema` from a table file (CSV/Parquet/JSONL) or a DataFrame."""
+    if max_categories < 1:
+        raise DataError(f"max_categories must be at least 1, got {max_categories}.")
+    if isinstance(path_or_frame, pd.DataFrame):
+        frame = path_or_frame
+        source = "the frame"
+        default_name = "dataset"
+    else:
+        path = Path(path_or_frame)
+        frame = read_raw(path)
+        source = f"Data file {path}"
+        default_name = path.stem or "dataset"
+    if len(frame) == 0:
+        raise DataError(f"{source} has no rows; cannot infer a schema.")
+    names = [str(c) for c in frame.columns]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise DataError(f"{source} has duplicate column name(s): {', '.join(dups)}.")
+    if target is not None and target not in names:
+        raise DataError(
+            f"--target '{target}' is not a column of {source}; columns are: {', '.join(names)}."
+        )
+
+    specs: list[ColumnSpec] = []
+    found: list[set[str]] = []
+    for i, col_name in enumerate(names):
+        spec, tokens = _infer_column(col_name, frame.iloc[:, i], max_categories)
+        specs.append(spec)
+        found.append(tokens)
+    # missing_values is one list for the whole table: a token that some numeric column uses as
+    # missing ("-") is missing everywhere, so re-infer the columns that kept it as a category
+    forced = set().union(*found) & _NUMERIC_ONLY_TOKENS if found else set()
+    for i, spec in enumerate(specs):
+        if spec.values is not None and forced & {str(v) for v in spec.values}:
+            specs[i], found[i] = _infer_column(
+                spec.name, frame.iloc[:, i], max_categories, forced=frozenset(forced)
+            )
+    found_tokens = set().union(*found) if found else set()
+    kept_as_values = {
+        str(v) for c in specs for v in (c.values or []) if str(v) in _NUMERIC_ONLY_TOKENS
+    }
+    columns = specs
+    # tokens found first, then the defaults; a default that is a real category somewhere
+    # (e.g. "None" as a diagnosis) is left out so it is not read as missing
+    missing_values = sorted(found_tokens, key=lambda t: (t != "?", t)) + [
+        t for t in DEFAULT_MISSING if t not in found_tokens and t not in kept_as_values
+    ]
+    conditions = None
+    if target is not None:
+        t = names.index(target)
+        columns[t] = _class_target(columns[t], frame.iloc[:, t], found[t])
+        tspec = columns[t]
+        if tspec.type == "id":
+            raise DataError(
+                f"--target '{target}' looks like an id column (every value is unique); "
+                "a target must be a label or a measure."
+            )
+        if tspec.type in ("categorical", "boolean"):
+            conditions = [target]
+    try:
+        return TableSchema(
+            name=name or default_name,
+            missing_values=missing_values,
+            target=target,
+            conditions=conditions,
+            columns=columns,
+        )
+    except ValueError as err:  # pragma: no cover - defensive: inferred schemas are valid
+        raise SchemaError(f"Inferred schema is invalid: {err}") from None
+
+
+def _strings(col: pd.Series) -> tuple[pd.Series, str]:
+    """Distinct values of a column as stripped strings, and the column's storage kind."""
+    dtype = col.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return col, "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return col, "datetime"
+    if pd.api.types.is_integer_dtype(dtype):
+        return col, "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return col, "float"
+    return col, "text"
+
+
+def _infer_column(
+    name: str, col: pd.Series, max_categories: int, forced: frozenset[str] = frozenset()
+) -> tuple[ColumnSpec, set[str]]:
+    _, storage = _strings(col)
+    n_rows = len(col)
+    if storage != "text":
+        return _infer_native(name, col, storage, max_categories), set()
+
+    counts = _text_counts(col)
+    present = set(counts.index)
+    tokens = {t for t in MISSING_CANDIDATES if t in present}
+    soft = {t for t in tokens if t in _NUMERIC_ONLY_TOKENS and t not in forced}
+    values = counts.drop(index=sorted(tokens))
+    kind, fmt = _text_kind(pd.Series(values.index, dtype=object))
+    if soft and kind not in ("integer", "continuous"):
+        # "-", "none" are real categories unless the rest of the column is numeric
+        tokens -= soft
+        values = counts.drop(index=sorted(tokens))
+        kind, fmt = _text_kind(pd.Series(values.index, dtype=object))
+    uniques = pd.Series(values.index, dtype=object)
+    if kind == "empty":
+        # nothing but missing tokens: keep it as a nullable categorical with no value set
+        return ColumnSpec(name=name, type="categorical", nullable=True), tokens
+    n_missing = n_rows - int(values.sum())
+    nullable = n_missing > 0
+    n_values = int(values.sum())
+    all_unique = len(values) == n_values
+
+    if kind in ("integer", "continuous"):
+        nums = pd.to_numeric(uniques, errors="coerce").to_numpy(dtype="float64")
+        if kind == "integer" and all_unique and _looks_like_id(name) and n_values > 1:
+            return ColumnSpec(name=name, type="id", nullable=nullable), tokens
+        return _numeric_spec(name, kind, nums, nullable), tokens
+    if kind == "boolean":
+        return ColumnSpec(name=name, type="boolean", nullable=nullable), tokens
+    if kind == "datetime":
+        return ColumnSpec(name=name, type="datetime", nullable=nullable, format=fmt), tokens
+    return _categorical_spec(name, values, nullable, max_categories, all_unique), tokens
+
+
+MAX_TARGET_CLASSES = 20
+
+
+def _class_target(spec: ColumnSpec, col: pd.Series, tokens: set[str]) -> ColumnSpec:
+    """A target of a few integer codes (``0``/``1``, digits 0-9) is a class label, as
+    scikit-learn reads it: categorical, so models condition on it and ``--balance`` works.
+    Integers with more than ``MAX_TARGET_CLASSES`` distinct values stay a measure."""
+    if spec.type != "integer":
+        return spec
+    labels = [v for v in _text_counts(col).index if v not in tokens and v != ""]
+    if len(labels) > MAX_TARGET_CLASSES:
+        return spec
+    return ColumnSpec(
+        name=spec.name,
+        type="categorical",
+        nullable=spec.nullable,
+        values=sorted((str(v) for v in labels), key=_sort_key),
+    )
+
+
+def _text_counts(col: pd.Series) -> pd.Series:
+    """value -> count over the stripped string forms of a text (or mixed object) column."""
+    if isinstance(col.dtype, pd.StringDtype):
+        counts = col.str.strip().value_counts(dropna=True)
+        n_na = int(col.isna().sum())
+    else:
+        counts_raw = col.value_counts(dropna=True)
+        labels = [
+            v.strip() if isinstance(v, str) else category_label(v) if _plain(v) else str(v)
+            for v in counts_raw.index
+        ]
+        counts = pd.Series(counts_raw.to_numpy(), index=labels).groupby(level=0).sum()
+        n_na = int(col.isna().sum())
+    counts.index = counts.index.astype(object)
+    if n_na:
+        # JSON null / Parquet null: count as the empty token
+        counts = counts.add(pd.Series({"": n_na}), fill_value=0).astype("int64")
+    return counts
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, np.generic):
+        value = value.item()
+    return isinstance(value, (str, int, float, bool))
+
+
+def _text_kind(uniques: pd.Series) -> tuple[str, str | None]:
+    if len(uniques) == 0:
+        return "empty", None
+    text = uniques.astype(str)
+    if text.str.lower().isin(_BOOL_WORDS).all() and not text.str.fullmatch(r"[01]").all():
+        return "boolean", None
+    if text.str.fullmatch(_INT_RE).all():
+        return "integer", None
+    if text.str.lower().str.fullmatch(_FLOAT_RE).all():
+        return "continuous", None
+    fmt = _datetime_format(text)
+    if fmt is not None:
+        return "datetime", fmt or None
+    return "categorical", None
+
+
+def _datetime_format(text: pd.Series) -> str | None:
+    if not text.str.contains(r"^\d", regex=True).all():
+        return None
+    sample = text.iloc[:2000]
+    matches = []
+    for fmt in DATETIME_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            matches.append(fmt)
+    if not matches:
+        # other ISO 8601 forms (time zones, offsets): read with format=None as ISO 8601
+        try:
+            parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+        except (ValueError, TypeError):
+            return None
+        return "" if parsed.notna().all() else None
+    fmt = matches[0]
+    if len(text) > len(sample):
+        if pd.to_datetime(text, format=fmt, errors="coerce").isna().any():
+            return None
+    return fmt
+
+
+def _numeric_spec(name: str, kind: str, nums: np.ndarray, nullable: bool) -> ColumnSpec:
+    finite = nums[np.isfinite(nums)]
+    lo = float(finite.min()) if len(finite) else None
+    hi = float(finite.max()) if len(finite) else None
+    return ColumnSpec(name=name, type=kind, nullable=nullable, min=lo, max=hi)
+
+
+def _categorical_spec(
+    name: str, counts: pd.Series, nullable: bool, max_categories: int, all_unique: bool
+) -> ColumnSpec:
+    n_distinct = len(counts)
+    n_values = int(counts.sum())
+    uniques = [str(v) for v in counts.index]
+    mostly_unique = n_values >= _MIN_ROWS_FOR_RATIO and n_distinct > 0.5 * n_values
+    looks_key = all(re.fullmatch(_UUID_RE, v) for v in uniques[:1000])
+    if (
+        all_unique
+        and n_values > 1
+        and (
+            _looks_like_id(name)
+            or looks_key
+            or n_distinct > max_categories
+            or n_values >= _MIN_ROWS_FOR_RATIO
+        )
+    ):
+        return ColumnSpec(name=name, type="id", nullable=nullable)
+    pii = _looks_like_pii(name, uniques)
+    if n_distinct > max_categories or mostly_unique:
+        return ColumnSpec(
+            name=name, type="categorical", nullable=nullable, high_cardinality=True, pii=pii
+        )
+    return ColumnSpec(
+        name=name,
+        type="categorical",
+        nullable=nullable,
+        values=sorted(uniques, key=_sort_key),
+        pii=pii,
+    )
+
+
+_PII_NAMES = {
+    "email",
+    "e_mail",
+    "mail",
+    "phone",
+    "phone_number",
+    "telephone",
+    "mobile",
+    "ssn",
+    "first_name",
+    "last_name",
+    "full_name",
+    "surname",
+    "address",
+    "street",
+    "ip_address",
+}
+_EMAIL_RE = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
+
+
+def _looks_like_pii(name: str, uniques: list[str]) -> bool:
+    """Personal data (e-mail addresses, names, phones) is flagged so it is never copied."""
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.strip()).lower()
+    snake = re.sub(r"[\-\s.]+", "_", snake)
+    if snake in _PII_NAMES:
+        return True
+    sample = uniques[:200]
+    return bool(sample) and all(re.fullmatch(_EMAIL_RE, v) for v in sample)
+
+
+def _sort_key(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def _infer_native(name: str, col: pd.Series, storage: str, max_categories: int) -> ColumnSpec:
+    nullable = bool(col.isna().any())
+    data = col.dropna()
+    if len(data) == 0:
+        return ColumnSpec(name=name, type="categorical", nullable=True)
+    if storage == "bool":
+        return ColumnSpec(name=name, type="boolean", nullable=nullable)
+    if storage == "datetime":
+        return ColumnSpec(name=name, type="datetime", nullable=nullable)
+    nums = data.to_numpy(dtype="float64")
+    unique = data.is_unique
+    if storage == "int":
+        if unique and _looks_like_id(name) and len(data) > 1:
+            return ColumnSpec(name=name, type="id", nullable=nullable)
+        return _numeric_spec(name, "integer", nums, nullable)
+    # float storage: JSON integers with nulls arrive as floats; integral values + an integer
+    # appearance elsewhere is not knowable, so integral floats stay continuous unless the frame
+    # came from JSONL-like objects (handled as text). Name-based ids still apply.
+    if unique and _looks_like_id(name) and np.all(nums == np.floor(nums)) and len(data) > 1:
+        return ColumnSpec(name=name, type="id", nullable=nullable)
+    return _numeric_spec(name, "continuous", nums, nullable)

@@ -1,0 +1,1 @@
+"""Tables in and out: CSV, Parquet and JSONL read, coerced to the schema's types, and written."""

@@ -1,0 +1,32 @@
+"""What a tabular model adds to the training-loop interface: sampling rows for the sampler."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import torch
+
+from synthgen.core.trainable import GenerativeModel
+from synthgen.tabular.models.layout import Layout
+
+
+class TabularModel(GenerativeModel):
+    """A generative model over the transformed table. Subclasses build their modules from a
+    dataclass config and a ``Layout``; the training loop in ``train.py`` drives them."""
+
+    def __init__(self, config: Any, layout: Layout, condition_columns: list[str]) -> None:
+        super().__init__(config)
+        self.layout = layout
+        self.condition_columns = list(condition_columns)
+
+    # --- generation ----------------------------------------------------------------------
+    @abstractmethod
+    def sample(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> torch.Tensor:
+        """``n`` rows of the transformed matrix (one-hot blocks hard). ``fixed`` maps a
+        conditionable column to the slot it must take in every row."""
+
+    @property
+    def conditionable(self) -> list[str]:
+        """Columns this model conditions on exactly."""
+        return list(self.condition_columns)

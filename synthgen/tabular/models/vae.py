@@ -1,0 +1,448 @@
+"""``vae``: a TVAE-family conditional VAE with per-span reconstruction losses.
+
+The schema's condition columns are inputs to encoder and decoder, never outputs, so conditional
+generation is exact by construction. After training, a Gaussian mixture is fitted to the
+aggregate posterior of the training rows and used as the sampling prior (ex-post density
+estimation), which closes most of the gap between the VAE prior and the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from synthgen.tabular.models.base import TabularModel
+from synthgen.tabular.models.layout import Draw, Layout, cpu_bf16, sample_codes
+
+MIN_GROUP_ROWS = 200  # a condition vector this frequent gets its own latent mixture
+MAX_PRIOR_GROUPS = 64
+
+
+@dataclass
+class VAEConfig:
+    """Network and loss settings of the VAE."""
+
+    latent_dim: int = 64
+    hidden: tuple[int, ...] = (128, 128)
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    beta: float = 1.0  # KL weight
+    loss_factor: float = 2.0  # reconstruction weight, as TVAE
+    prior_components: int = 30  # 0 = standard normal prior
+    dropout: float = 0.0
+
+
+def _mlp(sizes: list[int], dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(a, b), nn.SiLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    def __init__(self, x_dim: int, c_dim: int, cfg: VAEConfig) -> None:
+        super().__init__()
+        self.body = _mlp([x_dim + c_dim, *cfg.hidden], cfg.dropout)
+        self.mu = nn.Linear(cfg.hidden[-1], cfg.latent_dim)
+        self.logvar = nn.Linear(cfg.hidden[-1], cfg.latent_dim)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(torch.cat([x, c], dim=1))
+        return self.mu(h), self.logvar(h).clamp(-12, 8)
+
+
+class Decoder(nn.Module):
+    def __init__(self, x_dim: int, c_dim: int, n_scalar: int, cfg: VAEConfig) -> None:
+        super().__init__()
+        self.body = _mlp([cfg.latent_dim + c_dim, *reversed(cfg.hidden)], cfg.dropout)
+        self.out = nn.Linear(cfg.hidden[0], x_dim)
+        self.log_sigma = nn.Parameter(torch.full((max(n_scalar, 1),), -1.0))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.out(self.body(torch.cat([z, c], dim=1)))
+
+
+class TabularVAE(TabularModel):
+    """Conditional VAE over the transformed table."""
+
+    kind = "vae"
+    config_cls = VAEConfig
+
+    def __init__(self, config: VAEConfig, layout: Layout, condition_columns: list[str]) -> None:
+        super().__init__(config, layout, condition_columns)
+        self.x_layout = layout.subset(set(condition_columns))
+        self.c_layout = Layout(tuple(b for b in layout.blocks if b.column in condition_columns), ())
+        self.x_index = layout.columns_index(
+            [b.column for b in layout.blocks if b.column not in condition_columns]
+        )
+        self.c_index = layout.columns_index(list(condition_columns))
+        scalars = [b for b in self.x_layout.blocks if b.activation != "softmax"]
+        if any(b.width != 1 for b in scalars):
+            raise ValueError("the VAE expects scalar spans of width 1")
+        self.scalar_pos = torch.tensor([b.start for b in scalars], dtype=torch.long)
+        self.scalar_tanh = torch.tensor([b.activation == "tanh" for b in scalars], dtype=torch.bool)
+        x_dim, c_dim = self.x_layout.dim, len(self.c_index)
+        self._value_order, self._code_order = _merge_orders(layout, set(condition_columns))
+        self.encoder = Encoder(x_dim, c_dim, config)
+        self.decoder = Decoder(x_dim, c_dim, len(self.scalar_pos), config)
+        self.prior_active = torch.zeros(config.latent_dim, dtype=torch.bool)
+        self.prior_group = torch.zeros(0, dtype=torch.long)  # pool index per component, -1 all
+        self.prior_weights = torch.zeros(0)
+        self.prior_means = torch.zeros(0, config.latent_dim)
+        self.prior_chol = torch.zeros(0, config.latent_dim, config.latent_dim)
+        # distinct condition vectors seen in training, with their counts (sampling pool)
+        self.c_pool = torch.zeros(0, c_dim)
+        self.c_counts = torch.zeros(0)
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"encoder": self.encoder, "decoder": self.decoder}
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        return {
+            "prior_active": self.prior_active,
+            "prior_group": self.prior_group,
+            "prior_weights": self.prior_weights,
+            "prior_means": self.prior_means,
+            "prior_chol": self.prior_chol,
+            "c_pool": self.c_pool,
+            "c_counts": self.c_counts,
+        }
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.prior_active = tensors["prior_active"].bool()
+        self.prior_group = tensors["prior_group"].long()
+        self.prior_weights = tensors["prior_weights"]
+        self.prior_means = tensors["prior_means"]
+        self.prior_chol = tensors["prior_chol"]
+        self.c_pool = tensors["c_pool"]
+        self.c_counts = tensors["c_counts"]
+
+    def to(self, device: torch.device) -> TabularVAE:
+        super().to(device)
+        for name in (
+            "x_index",
+            "c_index",
+            "scalar_pos",
+            "scalar_tanh",
+            "prior_active",
+            "prior_group",
+            "prior_weights",
+            "prior_means",
+            "prior_chol",
+            "c_pool",
+            "c_counts",
+        ):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        params = list(self.encoder.parameters()) + list(self.decoder.parameters())
+        return {
+            "vae": torch.optim.AdamW(
+                params, lr=self.config.lr, weight_decay=self.config.weight_decay
+            )
+        }
+
+    # --- loss ------------------------------------------------------------------------------
+    def _split(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return batch[:, self.x_index], batch[:, self.c_index]
+
+    def _reconstruction(self, recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Per-row negative log-likelihood: Gaussian with a learned sigma per scalar span
+        (vectorised over all of them), cross-entropy per one-hot span."""
+        total = torch.zeros(x.shape[0], device=x.device, dtype=torch.float32)
+        if len(self.scalar_pos):
+            pred = recon[:, self.scalar_pos].float()
+            pred = torch.where(self.scalar_tanh, torch.tanh(pred), pred)
+            log_sigma = self.decoder.log_sigma
+            err = (x[:, self.scalar_pos] - pred) ** 2
+            total = total + (err / (2 * torch.exp(2 * log_sigma)) + log_sigma).sum(1)
+        for b in self.x_layout.blocks:
+            if b.activation == "softmax":
+                target = x[:, b.start : b.end].argmax(1)
+                logits = recon[:, b.start : b.end].float()
+                total = total + F.cross_entropy(logits, target, reduction="none")
+        return total
+
+    def _loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, c = self._split(batch)
+        mu, logvar = self.encoder(x, c)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        recon = self.decoder(z, c)
+        rec = self._reconstruction(recon, x).mean()
+        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+        return self.config.loss_factor * rec + self.config.beta * kl, rec, kl
+
+    def train_step(self, batch, optimizers):
+        opt = optimizers["vae"]
+        opt.zero_grad(set_to_none=True)
+        with self.autocast():
+            loss, rec, kl = self._loss(batch)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            self.decoder.log_sigma.clamp_(-4.0, 1.0)
+        return {"loss": loss.item(), "rec": rec.item(), "kl": kl.item()}
+
+    def validation_loss(self, data: torch.Tensor) -> float:
+        total, n = 0.0, 0
+        for start in range(0, len(data), 4096):
+            chunk = data[start : start + 4096]
+            x, c = self._split(chunk)
+            mu, logvar = self.encoder(x, c)
+            rec = self._reconstruction(self.decoder(mu, c), x)
+            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+            total += (rec + kl).sum().item()
+            n += len(chunk)
+        return total / max(n, 1)
+
+    # --- prior -----------------------------------------------------------------------------
+    def finish(self, data: torch.Tensor) -> None:
+        """Store the training condition vectors and fit the latent mixture prior.
+
+        A Gaussian mixture is fitted to the encoded training rows of each frequent condition
+        vector (and one to all rows, for the rest), so sampled latents agree with the condition
+        they are decoded with. Only active latent dimensions (mean KL above a floor) are
+        modelled; collapsed ones keep the standard normal prior. Fits take seconds.
+        """
+        if len(self.c_index):
+            pool, inverse, counts = torch.unique(
+                data[:, self.c_index], dim=0, return_inverse=True, return_counts=True
+            )
+        else:  # no condition columns: one empty condition vector for every row
+            pool = data.new_zeros(1, 0)
+            inverse = torch.zeros(len(data), dtype=torch.long, device=data.device)
+            counts = torch.tensor([len(data)], device=data.device)
+        self.c_pool, self.c_counts = pool.float(), counts.float()
+        if self.config.prior_components <= 0:
+            return
+        mus, kls = [], []
+        for start in range(0, len(data), 4096):
+            x, c = self._split(data[start : start + 4096])
+            mu, logvar = self.encoder(x, c)
+            mus.append(mu.float().cpu())
+            kls.append((-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).float().cpu())
+        active = torch.cat(kls).mean(0) > 0.05
+        if not bool(active.any()):
+            return
+        z = torch.cat(mus)[:, active].numpy().astype(np.float64)
+        groups = [(-1, np.arange(len(z)))]
+        inverse = inverse.cpu().numpy()
+        frequent = np.flatnonzero(counts.cpu().numpy() >= MIN_GROUP_ROWS)
+        if 1 < len(counts) and len(frequent) <= MAX_PRIOR_GROUPS:  # one vector: all rows
+            groups += [(int(g), np.flatnonzero(inverse == g)) for g in frequent]
+        parts = [self._fit_mixture(z, rows, g) for g, rows in groups]
+        dev = data.device
+        self.prior_active = active.to(dev)
+        self.prior_group = torch.as_tensor(np.concatenate([p[0] for p in parts]), device=dev)
+        self.prior_weights = torch.as_tensor(
+            np.concatenate([p[1] for p in parts]), dtype=torch.float32, device=dev
+        )
+        self.prior_means = torch.as_tensor(
+            np.concatenate([p[2] for p in parts]), dtype=torch.float32, device=dev
+        )
+        self.prior_chol = torch.as_tensor(
+            np.concatenate([p[3] for p in parts]), dtype=torch.float32, device=dev
+        )
+
+    def _fit_mixture(self, z: np.ndarray, rows: np.ndarray, group: int):
+        from sklearn.mixture import GaussianMixture
+
+        rng = np.random.default_rng(0)
+        if len(rows) > 10000:
+            rows = rng.choice(rows, 10000, replace=False)
+        k = min(self.config.prior_components, max(1, len(rows) // 50))
+        gmm = GaussianMixture(
+            n_components=k, covariance_type="full", reg_covar=1e-3, max_iter=60, random_state=0
+        ).fit(z[rows])
+        chol = np.linalg.cholesky(gmm.covariances_)
+        return np.full(k, group, dtype=np.int64), gmm.weights_, gmm.means_, chol
+
+    def _sample_active(self, pick: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Latents of the prior's active dimensions (n, k) for rows whose condition vectors are
+        ``c_pool[pick]`` (-1: not from the pool), in row order.
+
+        Rows are grouped by their condition's mixture (one sort); each group's latents are drawn
+        component by component into one contiguous block, shuffled within the group, and put
+        back in row order with a single scatter.
+        """
+        n, k = len(pick), int(self.prior_active.sum())
+        groups, weights = self.prior_group.cpu(), self.prior_weights.cpu()
+        means, chol = self.prior_means.cpu(), self.prior_chol.cpu()
+        row_group = torch.where(torch.isin(pick, groups), pick, torch.full_like(pick, -1))
+        order = torch.argsort(row_group, stable=True)
+        labels, counts = torch.unique_consecutive(row_group[order], return_counts=True)
+        eps = torch.randn(n, k, generator=generator)
+        blocks, at = [], 0
+        for g, count in zip(labels.tolist(), counts.tolist(), strict=True):
+            members = (groups == g).nonzero().squeeze(1)
+            draws = torch.multinomial(weights[members], count, True, generator=generator)
+            sizes = torch.bincount(draws, minlength=len(members)).tolist()
+            block = torch.empty(count, k)
+            start = 0
+            for m, size in zip(members.tolist(), sizes, strict=True):
+                if size:
+                    rows = slice(start, start + size)
+                    torch.addmm(
+                        means[m], eps[at + start : at + start + size], chol[m].T, out=block[rows]
+                    )
+                    start += size
+            at += count
+            blocks.append(block[torch.randperm(count, generator=generator)])
+        active = torch.empty(n, k)
+        active[order] = torch.cat(blocks)
+        return active
+
+    def _decoder_input(
+        self, c: torch.Tensor, pick: torch.Tensor, generator: torch.Generator, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The decoder's input rows in ``dtype`` and the order of its columns: [z, c], or, with
+        the mixture prior, [active latents, other latents, c] (no scatter into z; the first
+        layer's weight columns are permuted to match instead)."""
+        n, d = len(c), self.config.latent_dim
+        inputs = torch.empty(n, d + c.shape[1], dtype=dtype, device=self.device)
+        inputs[:, d:] = c
+        if len(self.prior_weights) == 0:
+            inputs[:, :d] = torch.randn(n, d, generator=generator)
+            return inputs, None
+        mask = self.prior_active
+        k = int(mask.sum())
+        inputs[:, :k] = self._sample_active(pick, generator)
+        inputs[:, k:d] = torch.randn(n, d - k, generator=generator)
+        columns = torch.cat(
+            [
+                mask.nonzero().squeeze(1),
+                (~mask).nonzero().squeeze(1),
+                torch.arange(d, d + c.shape[1], device=mask.device),
+            ]
+        )
+        return inputs, columns
+
+    def _decode_t(self, inputs: torch.Tensor, columns: torch.Tensor | None) -> torch.Tensor:
+        """Decoder logits, transposed (x_dim, n) so that every span is a contiguous slab.
+
+        The layers run in the inputs' dtype: bfloat16 where the hardware has it (CUDA, or a CPU
+        with AVX512-BF16 / AMX; several times faster than float32, it only rounds the logits),
+        float32 otherwise. The last layer writes the transposed output directly.
+        """
+        dt = inputs.dtype
+        h = inputs
+        first = True
+        for layer in self.decoder.body:
+            if isinstance(layer, nn.Linear):
+                weight = layer.weight if not first or columns is None else layer.weight[:, columns]
+                h = F.linear(h, weight.to(dt), layer.bias.to(dt))
+                first = False
+            elif isinstance(layer, nn.SiLU):
+                h = F.silu(h, inplace=True)
+            elif not isinstance(layer, nn.Dropout):  # dropout is the identity when sampling
+                h = layer(h)
+        out = self.decoder.out
+        return torch.addmm(out.bias.to(dt).unsqueeze(1), out.weight.to(dt), h.T)
+
+    # --- generation ------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> torch.Tensor:
+        return self.layout.to_matrix(self.sample_draw(n, fixed, generator))
+
+    @torch.no_grad()
+    def sample_draw(self, n: int, fixed: dict[str, int], generator: torch.Generator) -> Draw:
+        """``n`` rows in span form (scalar values and drawn slots), in layout order."""
+        self.train(False)
+        c, pick = self._sample_conditions(n, fixed, generator)
+        dev = self.device
+        fast = dev.type == "cuda" or (dev.type == "cpu" and cpu_bf16())
+        dtype = torch.bfloat16 if fast else torch.float32
+        inputs, columns = self._decoder_input(c, pick, generator, dtype)
+        raw = self._decode_t(inputs, columns)  # (x_dim, n)
+        del inputs
+        if len(self.scalar_pos):
+            pred = raw[self.scalar_pos].float()
+            tanh = self.scalar_tanh.unsqueeze(1)
+            pred = torch.where(tanh, torch.tanh(pred), pred)
+            noise = torch.randn(pred.shape, generator=generator).to(pred.device)
+            sigma = torch.exp(self.decoder.log_sigma).float().unsqueeze(1)
+            value = pred.addcmul_(noise, sigma)
+            x_values = torch.where(tanh, value.clamp(-1, 1), value)
+        else:
+            x_values = raw.new_zeros(0, n)
+        x_codes = sample_codes(raw, self.x_layout.softmax_blocks, generator)
+        del raw
+        c_values, c_codes = self._condition_parts(c)
+        values = torch.cat([x_values, c_values], 0)[self._value_order]
+        codes = torch.cat([x_codes, c_codes], 0)[self._code_order]
+        return Draw(values.T, codes.T)
+
+    def _condition_parts(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Condition vectors (packed in ``c_layout`` order) as scalar values and slots, one row
+        per span (transposed, like the decoder's output)."""
+        values, codes, offset = [], [], 0
+        for b in self.c_layout.blocks:
+            part = c[:, offset : offset + b.width]
+            if b.activation == "softmax":
+                codes.append(part.argmax(1))
+            else:
+                values.append(part[:, 0])
+            offset += b.width
+        n = len(c)
+        return (
+            torch.stack(values) if values else c.new_zeros(0, n),
+            torch.stack(codes) if codes else torch.zeros(0, n, dtype=torch.long, device=c.device),
+        )
+
+    def _sample_conditions(
+        self, n: int, fixed: dict[str, int], generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Condition vectors drawn from the training pool (restricted to rows matching
+        ``fixed``), and their pool indices (-1 where the vector is not from the pool)."""
+        index = torch.arange(len(self.c_pool))
+        counts = self.c_counts.cpu()
+        if fixed:
+            keep = torch.ones(len(self.c_pool), dtype=torch.bool)
+            offset = 0
+            for b in self.c_layout.blocks:
+                if b.column in fixed:
+                    keep &= self.c_pool[:, offset + fixed[b.column]].cpu() > 0.5
+                offset += b.width
+            index, counts = index[keep], counts[keep]
+            if len(index) == 0:
+                return self._fixed_vector(n, fixed), torch.full((n,), -1, dtype=torch.long)
+        pick = index[torch.multinomial(counts, n, replacement=True, generator=generator)]
+        return self.c_pool[pick.to(self.device)], pick
+
+    def _fixed_vector(self, n: int, fixed: dict[str, int]) -> torch.Tensor:
+        """Conditions never seen together in training: build the vector directly."""
+        c = torch.zeros(n, len(self.c_index), device=self.device)
+        offset = 0
+        for b in self.c_layout.blocks:
+            slot = fixed.get(b.column, 0)
+            c[:, offset + slot] = 1.0
+            offset += b.width
+        return c
+
+
+def _merge_orders(layout: Layout, condition_columns: set[str]) -> tuple[list[int], list[int]]:
+    """Where each scalar and each softmax span of ``layout`` sits in [x spans, c spans]: the
+    decoder makes the non-condition spans, the condition vector the rest."""
+    orders = []
+    for scalar in (True, False):
+        kept = [b for b in layout.blocks if (b.activation != "softmax") == scalar]
+        x = [b.column not in condition_columns for b in kept]
+        n_x = sum(x)
+        i_x = i_c = 0
+        order = []
+        for from_x in x:
+            if from_x:
+                order.append(i_x)
+                i_x += 1
+            else:
+                order.append(n_x + i_c)
+                i_c += 1
+        orders.append(order)
+    return orders[0], orders[1]

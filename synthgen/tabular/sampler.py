@@ -1,0 +1,329 @@
+"""Sampling rows that meet conditions and constraints, and streaming them to a file.
+
+Conditions on the model's conditioned columns are met by conditioning (exact); others by
+bounded rejection. Schema constraints hold on every row: ranges by clipping, inequalities and
+fixed combinations by rejection. id and pii columns get fresh values, never training values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+
+from synthgen.dtypes import STRING_DTYPE
+from synthgen.errors import GenerationError, UsageError
+from synthgen.schema import (
+    InequalityConstraint,
+    RangeConstraint,
+    TableSchema,
+    category_label,
+)
+from synthgen.tabular.transform.categorical import OTHER
+
+MAX_ATTEMPT_FACTOR = 50  # rejection draws at most this many candidate rows per requested row
+PROBE_ROWS = 2_000
+
+
+def parse_conditions(items: list[str] | None) -> dict[str, str]:
+    """``["sex=Female", "income=>50K"]`` -> dict; the first '=' splits name from value."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--condition '{item}' must look like COLUMN=VALUE.")
+        name, value = item.split("=", 1)
+        out[name.strip()] = value.strip()
+    return out
+
+
+class Sampler:
+    """Draws rows from a fitted synthesizer under conditions, constraints and fresh ids."""
+
+    def __init__(self, synth, conditions: dict[str, Any], *, seed: int) -> None:
+        self.synth = synth
+        self.schema: TableSchema = synth.schema_
+        self.transformer = synth.transformer_
+        self.model = synth.model_
+        self.info = synth.generation_info_ or {}
+        self.seed = seed
+        self.fixed, self.rejected = self._resolve_conditions(conditions)
+        self.torch_gen = torch.Generator(device="cpu")
+        self.torch_gen.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.produced = 0
+        self._combos = [
+            (c["columns"], pd.MultiIndex.from_tuples([tuple(v) for v in c["values"]]))
+            for c in self.info.get("fixed_combinations", [])
+        ]
+
+    # --- conditions ----------------------------------------------------------------------------
+    def _resolve_conditions(self, conditions: dict[str, Any]) -> tuple[dict[str, int], dict]:
+        names = [c.name for c in self.schema.columns if c.type != "id" and not c.pii]
+        fixed: dict[str, int] = {}
+        rejected: dict[str, Any] = {}
+        model_cols = self.model.conditionable
+        one_only = self.model.kind == "cgan"  # a CTGAN cond vector carries one column
+        for name, raw in conditions.items():
+            if name not in names:
+                raise UsageError(
+                    f"--condition names column '{name}', which the model does not generate; "
+                    f"columns: {', '.join(names)}."
+                )
+            spec = self.schema.column(name)
+            if spec.type in ("categorical", "boolean"):
+                value = _discrete_label(raw, spec.type)
+                known = self._known_values(name)
+                if value not in known:
+                    shown = ", ".join(map(str, known[:30])) + (" ..." if len(known) > 30 else "")
+                    raise UsageError(
+                        f"--condition {name}={raw}: '{raw}' is not a value the model knows for "
+                        f"'{name}'. Known values: {shown}."
+                    )
+                slot = self.transformer.category_index(name, value)
+                own_slot = self._slot_label(name, slot) == value  # not a grouped "other" slot
+                if name in model_cols and own_slot and not (one_only and fixed):
+                    fixed[name] = slot
+                else:
+                    rejected[name] = value
+            elif spec.type == "integer":
+                try:
+                    number = float(raw)
+                except ValueError:
+                    raise UsageError(
+                        f"--condition {name}={raw}: '{raw}' is not a number."
+                    ) from None
+                if not number.is_integer():
+                    raise UsageError(f"--condition {name}={raw}: '{name}' holds integers.")
+                lo = spec.min if spec.min is not None else -math.inf
+                hi = spec.max if spec.max is not None else math.inf
+                if not lo <= number <= hi:
+                    raise UsageError(
+                        f"--condition {name}={raw}: outside the column's range [{lo:g}, {hi:g}]."
+                    )
+                rejected[name] = int(number)
+            else:
+                raise UsageError(
+                    f"--condition {name}=...: '{name}' is {spec.type}; exact conditions are "
+                    "supported on categorical, boolean and integer columns (use a range "
+                    "constraint in the schema for continuous ones)."
+                )
+        return fixed, rejected
+
+    def _slot_label(self, column: str, slot: int) -> str | None:
+        for d in self.transformer.discrete_columns_:
+            if d.column == column:
+                return d.categories[slot]
+        return None
+
+    def _known_values(self, column: str) -> list[str]:
+        for d in self.transformer.discrete_columns_:
+            if d.column == column:
+                named = [c for c in d.categories if c is not None and c != OTHER]
+                return named + list(getattr(d, "grouped", ()))
+        return []
+
+    # --- drawing -------------------------------------------------------------------------------
+    def _draw(self, n: int) -> pd.DataFrame:
+        sample_draw = getattr(self.model, "sample_draw", None)
+        if sample_draw is None:  # a model that only makes the one-hot matrix
+            matrix = self.model.sample(n, self.fixed, self.torch_gen).cpu().numpy()
+            return self.transformer.inverse_transform(matrix, rng=self.rng)
+        draw = sample_draw(n, self.fixed, self.torch_gen)
+        return self.transformer.inverse_transform_parts(
+            draw.values.cpu().numpy(), draw.codes.cpu().numpy(), rng=self.rng
+        )
+
+    def _accept(self, df: pd.DataFrame) -> pd.DataFrame:
+        keep = np.ones(len(df), dtype=bool)
+        for name, value in self.rejected.items():
+            col = df[name]
+            if isinstance(value, int):
+                keep &= col.to_numpy(dtype="float64", na_value=np.nan) == value
+            else:
+                keep &= (col.astype(object).map(_label) == value).to_numpy(dtype=bool)
+        for con in self.schema.constraints:
+            if isinstance(con, InequalityConstraint):
+                low, high = df[con.low], df[con.high]
+                ok = (low < high) if con.strict else (low <= high)
+                ok = ok.fillna(True).to_numpy(dtype=bool)  # a missing side cannot violate
+                keep &= ok
+        for columns, allowed in self._combos:
+            keep &= combination_keys(df, columns).isin(allowed)
+        return df[keep]
+
+    def _clip(self, df: pd.DataFrame) -> pd.DataFrame:
+        for con in self.schema.constraints:
+            if isinstance(con, RangeConstraint):
+                df[con.column] = df[con.column].clip(lower=con.min, upper=con.max)
+        return df
+
+    def _add_fresh_columns(self, df: pd.DataFrame, start: int) -> pd.DataFrame:
+        """Fresh id/pii values (built in Arrow, no Python strings); columns in schema order."""
+        ids = self.info.get("ids", {})
+        columns: dict[str, Any] = {}
+        for col in self.schema.columns:
+            if col.type != "id" and not col.pii:
+                columns[col.name] = df[col.name]
+                continue
+            style = ids.get(col.name, {"style": "token", "prefix": col.name})
+            counter = np.arange(start, start + len(df), dtype=np.int64)
+            if style["style"] == "int":
+                counter += style["start"]
+            text = pc.cast(pa.array(counter), pa.large_string())
+            if style["style"] != "int":
+                prefix = pa.scalar(f"{style['prefix']}-{self.seed:x}-", pa.large_string())
+                text = pc.binary_join_element_wise(prefix, text, pa.scalar("", pa.large_string()))
+            columns[col.name] = pd.Series(
+                STRING_DTYPE.__from_arrow__(text), index=df.index, name=col.name
+            )
+        return pd.DataFrame(columns, index=df.index, copy=False)
+
+    def chunks(self, n: int, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        """Yield chunks that add up to exactly ``n`` rows, or raise GenerationError."""
+        if n <= 0:
+            raise UsageError(f"--rows must be a positive number of rows, got {n}.")
+        needs_filter = (
+            bool(self.rejected)
+            or self._combos
+            or any(isinstance(c, InequalityConstraint) for c in self.schema.constraints)
+        )
+        rate = 1.0
+        if needs_filter:
+            probe = self._accept(self._draw(PROBE_ROWS))
+            rate = len(probe) / PROBE_ROWS
+            if rate * MAX_ATTEMPT_FACTOR < 1:
+                raise GenerationError(
+                    f"Only {len(probe)} of {PROBE_ROWS} candidate rows met the conditions "
+                    f"{self._describe()} and the schema's constraints; at that rate synthgen "
+                    f"cannot make {n} rows within {MAX_ATTEMPT_FACTOR}x attempts. Relax the "
+                    "conditions, or condition on the model's condition columns "
+                    f"({', '.join(self.model.conditionable) or 'none'})."
+                )
+        budget = n * MAX_ATTEMPT_FACTOR + PROBE_ROWS
+        drawn = 0
+        pending: list[pd.DataFrame] = []
+        have = 0
+        while self.produced < n:
+            want = min(chunk_rows, n - self.produced)
+            if not needs_filter:  # every drawn row is kept: draw the chunk exactly
+                out = self._draw(want)
+                out = self._add_fresh_columns(self._clip(out), self.produced)
+                self.produced += len(out)
+                yield out
+                continue
+            while have < want:
+                if drawn >= budget:
+                    raise GenerationError(
+                        f"Generation stopped after producing {self.produced + have} of {n} rows: "
+                        f"too few candidate rows met {self._describe()} and the constraints "
+                        f"within {budget} attempts. No output was written."
+                    )
+                ask = int(min(max((want - have) / max(rate, 1e-3) * 1.1, 256), 4 * chunk_rows))
+                batch = self._draw(ask)
+                drawn += ask
+                batch = self._accept(batch) if needs_filter else batch
+                pending.append(batch)
+                have += len(batch)
+            merged = pd.concat(pending, ignore_index=True)
+            out, rest = merged.iloc[:want], merged.iloc[want:]
+            pending, have = ([rest] if len(rest) else []), len(rest)
+            out = self._clip(out.reset_index(drop=True))
+            out = self._add_fresh_columns(out, self.produced)
+            self.produced += len(out)
+            yield out
+
+    def _describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in {**self.rejected}.items()]
+        parts += [f"{k}=<slot {v}>" for k, v in self.fixed.items()]
+        return "{" + ", ".join(parts) + "}" if parts else "{}"
+
+
+def combination_keys(frame: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
+    """The rows' value combinations as labels (str, None for missing), vectorised: what
+    fixed_combinations constraints store at fit time and check at generation."""
+    labels = {
+        name: frame[name].astype("string").to_numpy(dtype=object, na_value=None) for name in columns
+    }
+    return pd.MultiIndex.from_arrays([labels[name] for name in columns], names=columns)
+
+
+def _label(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return category_label(value)
+
+
+def _discrete_label(raw: str, col_type: str) -> str:
+    if col_type == "boolean":
+        low = raw.strip().lower()
+        if low in ("true", "t", "yes", "y", "1"):
+            return "True"
+        if low in ("false", "f", "no", "n", "0"):
+            return "False"
+    return raw
+
+
+def generate_to_file(
+    model_path: str | Path,
+    rows: int,
+    output: str | Path,
+    *,
+    fmt: str | None = None,
+    conditions: dict[str, str] | None = None,
+    seed: int | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    chunk_rows: int = 100_000,
+    progress: bool = True,
+    validate: bool = True,
+) -> dict[str, Any]:
+    """Generate ``rows`` rows from a model file into ``output`` (atomic, streamed)."""
+    from rich.progress import Progress
+
+    from synthgen.outputs import atomic_output, check_output
+    from synthgen.tabular.checks import OutputValidator
+    from synthgen.tabular.io.read import TableWriter, table_format
+    from synthgen.tabular.synthesizer import TabularSynthesizer
+
+    if rows <= 0:
+        raise UsageError(f"--rows must be a positive number of rows, got {rows}.")
+    check_output(output, overwrite=overwrite, inputs=[model_path])
+    fmt = table_format(output, fmt)
+    synth = TabularSynthesizer.load(model_path, device=device)
+    chunks = synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows)  # checks now
+    # great-expectations is imported only when the rows are done: importing it in a thread
+    # while they are drawn holds the GIL against the generator and was slower overall
+    validator = OutputValidator(synth.schema_, rows, seed=0) if validate else None
+    with atomic_output(output, overwrite=overwrite, inputs=[model_path]) as tmp:
+        with (
+            TableWriter(tmp, fmt, synth.schema_) as writer,
+            Progress(disable=not progress) as bar,
+            ThreadPoolExecutor(1, thread_name_prefix="synthgen-write") as pool,
+        ):
+            task = bar.add_task("generating", total=rows)
+
+            def store(chunk: pd.DataFrame) -> None:
+                if validator is not None:
+                    validator.check(chunk)
+                writer.write(chunk)
+                bar.advance(task, len(chunk))
+
+            # one chunk is checked and written (mostly in Arrow, without the GIL) while the
+            # next is drawn; at most one is pending, so memory stays flat
+            pending: Future | None = None
+            for chunk in chunks:
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(store, chunk)
+            if pending is not None:
+                pending.result()
+        result = validator.finish(output) if validator is not None else None
+    return {"rows": rows, "output": str(output), "format": fmt, "validation": result}
