@@ -46,8 +46,8 @@ SEED = 0
 
 
 def load(data: Path):
-    from synthgen.jobs.fit import load_table_schema
-    from synthgen.tabular.io.read import read_table
+    from synthgen.schema import load_table_schema
+    from synthgen.tabular.io import read_table
 
     schema = load_table_schema(ROOT / "schemas" / "adult.yaml")
     train = read_table(data / "adult" / "train.csv", schema)

@@ -51,8 +51,8 @@ def _cli(args: list[str], threads: int | None) -> tuple[float, float]:
 
 
 def run_model(kind: str, args, tmp: Path) -> dict:
-    from synthgen.jobs.fit import load_table_schema
-    from synthgen.tabular.io.read import read_table
+    from synthgen.schema import load_table_schema
+    from synthgen.tabular.io import read_table
     from synthgen.tabular.sampler import generate_to_file
     from synthgen.tabular.synthesizer import TabularSynthesizer
 

@@ -77,7 +77,7 @@ RUNNERS = {"synthgen": run_synthgen, "pca": run_pca, "iforest": run_iforest}
 
 
 def load(data: Path):
-    from synthgen.images.io.read import read_images
+    from synthgen.images.io import read_images
 
     schema = _schema()
     base = data / "mnist10k"

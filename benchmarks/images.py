@@ -84,7 +84,7 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
 
-    from synthgen.images.io.read import read_images
+    from synthgen.images.io import read_images
     from synthgen.schema import load_schema
 
     schema = load_schema(ROOT / "schemas" / "mnist.yaml")

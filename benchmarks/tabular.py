@@ -39,8 +39,8 @@ TARGET, POSITIVE = "income", ">50K"
 
 
 def load(schema_path: Path):
-    from synthgen.jobs.fit import load_table_schema
-    from synthgen.tabular.io.read import read_table
+    from synthgen.schema import load_table_schema
+    from synthgen.tabular.io import read_table
 
     schema = load_table_schema(schema_path)
     train = read_table(DATA / "train.csv", schema)

@@ -106,7 +106,7 @@ def clip_to_schema(frame: pd.DataFrame, schema) -> pd.DataFrame:
 def run(name: str, kinds: list[str], data: Path) -> list[dict]:
     from synthgen.tabular.evaluate.evaluation import run_evaluation
     from synthgen.tabular.infer import infer_schema
-    from synthgen.tabular.io.read import validate_frame
+    from synthgen.tabular.io import validate_frame
 
     frame = load_dataset(name, data)
     train, test = split(frame)

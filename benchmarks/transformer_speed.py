@@ -47,7 +47,7 @@ def adult_schema(path: Path) -> TableSchema:
 def read_frame(path: Path, schema: TableSchema) -> pd.DataFrame:
     """The typed frame: ``synthgen.io.read_table`` when available, else pandas by hand."""
     try:
-        from synthgen.tabular.io.read import read_table
+        from synthgen.tabular.io import read_table
     except ImportError:
         read_table = None
     if read_table is not None:

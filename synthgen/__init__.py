@@ -25,7 +25,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "augment": ("synthgen.tabular.augment", "augment"),
     "load_schema": ("synthgen.schema", "load_schema"),
     "infer_schema": ("synthgen.tabular.infer", "infer_schema"),
-    "read_table": ("synthgen.tabular.io.read", "read_table"),
+    "read_table": ("synthgen.tabular.io", "read_table"),
 }
 
 __all__ = ["__version__", *_LAZY]

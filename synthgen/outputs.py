@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from synthgen.errors import OutputError
+from synthgen.errors import OutputError, param
 
 
 def check_output(
@@ -47,7 +47,9 @@ def check_output(
                 "its inputs. Choose a path outside it."
             )
     if target.exists() and not overwrite:
-        raise OutputError(f"Output {target} already exists; pass --overwrite to replace it.")
+        raise OutputError(
+            f"Output {target} already exists; pass {param('overwrite')} to replace it."
+        )
     if target.is_dir() and not directory:
         raise OutputError(f"Output {target} is a directory; give a file path.")
     if not target.parent.exists():

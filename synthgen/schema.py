@@ -357,5 +357,21 @@ def json_schema() -> dict[str, Any]:
     return doc
 
 
+def load_table_schema(path: str | Path) -> TableSchema:
+    """A schema file that must describe a table."""
+    schema = load_schema(path)
+    if not isinstance(schema, TableSchema):
+        raise SchemaError(f"Schema {path} describes images; this needs a table schema.")
+    return schema
+
+
+def load_image_schema(path: str | Path) -> ImageSchema:
+    """A schema file that must describe an image set."""
+    schema = load_schema(path)
+    if not isinstance(schema, ImageSchema):
+        raise SchemaError(f"Schema {path} describes a table; this needs an image schema.")
+    return schema
+
+
 if __name__ == "__main__":
     print(json.dumps(json_schema(), indent=2))

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from synthgen.cli.main import app
 from synthgen.errors import DataError, UsageError
+from synthgen.jobs.screen import score_to_file
 from synthgen.schema import load_schema
-from synthgen.tabular.anomaly import AnomalyDetector
-from synthgen.tabular.anomaly.stream import score_file
-from synthgen.tabular.io.read import read_table
+from synthgen.tabular.anomaly.detector import AnomalyDetector
+from synthgen.tabular.io import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT.parent / "shared" / "data" / "adult" / "train.csv"
@@ -42,7 +42,7 @@ def fit_rows(adult) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def detector(fit_rows, schema) -> AnomalyDetector:
-    return AnomalyDetector(seed=0, device="cpu").fit(fit_rows, schema)
+    return AnomalyDetector(random_state=0, device="cpu", progress=False).fit(fit_rows, schema)
 
 
 def _corrupt(batch: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
@@ -69,7 +69,9 @@ def _corrupt(batch: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
 
 
 def _small_fit(rows: pd.DataFrame, schema, seed: int) -> np.ndarray:
-    det = AnomalyDetector(seed=seed, epochs=5, cross_steps=60, device="cpu").fit(rows, schema)
+    det = AnomalyDetector(
+        random_state=seed, epochs=5, model_options={"cross_steps": 60}, device="cpu"
+    ).fit(rows, schema)
     return det.score_samples(rows)
 
 
@@ -144,7 +146,9 @@ def test_redundant_columns_are_masked_together(detector):
 
 def test_cross_column_model_can_be_turned_off(fit_rows, schema, tmp_path):
     small = fit_rows.iloc[:300]
-    det = AnomalyDetector(seed=0, epochs=2, cross_weight=0, device="cpu").fit(small, schema)
+    det = AnomalyDetector(
+        random_state=0, epochs=2, model_options={"cross_weight": 0}, device="cpu"
+    ).fit(small, schema)
     assert det.cross_ is None
     plain = det._scores_from_errors(det._group_errors(det.encoding_.transform(small)))[0]
     np.testing.assert_allclose(det.score_samples(small), plain)
@@ -188,7 +192,10 @@ def test_streaming_matches_whole_frame_scoring(detector, adult, tmp_path):
     src = tmp_path / "batch.csv"
     rows.to_csv(src, index=False)
     out = tmp_path / "scored.csv"
-    summary = score_file(detector, src, out, contamination=0.05, chunk_rows=128)
+    model = detector.save(tmp_path / "det.synth")
+    summary = score_to_file(
+        src, model, output=out, contamination=0.05, chunk_rows=128, device="cpu", progress=False
+    )
     got = pd.read_csv(out)
     want = detector.score(rows, contamination=0.05)
     assert summary.rows == len(rows) == len(got)

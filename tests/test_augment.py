@@ -15,7 +15,7 @@ from synthgen.cli.main import app
 from synthgen.errors import UsageError
 from synthgen.schema import load_schema
 from synthgen.tabular.augment import PROVENANCE, augment, parse_ratio
-from synthgen.tabular.io.read import read_table
+from synthgen.tabular.io import read_table
 from synthgen.tabular.synthesizer import TabularSynthesizer
 
 DATA = Path(__file__).resolve().parents[1] / "synthgen" / "data"

@@ -9,6 +9,7 @@ import pytest
 from synthgen.core import gates
 from synthgen.tabular.evaluate import privacy, utility
 from synthgen.tabular.evaluate.frames import column_kinds, prepare
+from synthgen.tabular.evaluate.gates import parse_table_gates
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_regression_target_reports_r2_and_mae(parts):
 
 
 def _privacy_gates():
-    return gates.parse_gates(["exact_copies_max=0.02", "dcr_share_max=0.6", "nndr=0.2"])
+    return parse_table_gates(["exact_copies_max=0.02", "dcr_share_max=0.6", "nndr=0.2"])
 
 
 def test_memoriser_fails_the_privacy_gate(parts):
@@ -86,17 +87,17 @@ def test_fresh_real_data_passes_the_privacy_gate(parts):
 
 
 def test_gate_parsing():
-    parsed = gates.parse_gates(["shapes=0.9", "detection_auc_max=0.7"])
+    parsed = parse_table_gates(["shapes=0.9", "detection_auc_max=0.7"])
     assert [(g.name, g.threshold, g.upper) for g in parsed] == [
         ("shapes", 0.9, False),
         ("detection_auc_max", 0.7, True),
     ]
     with pytest.raises(gates.UsageError, match="Valid gates: shapes"):
-        gates.parse_gates(["bogus=1"])
+        parse_table_gates(["bogus=1"])
     with pytest.raises(gates.UsageError, match="NAME=VALUE"):
-        gates.parse_gates(["shapes"])
+        parse_table_gates(["shapes"])
     with pytest.raises(gates.UsageError, match="not a number"):
-        gates.parse_gates(["shapes=high"])
-    missing = gates.check_gates({"dcr_share": None}, gates.parse_gates(["dcr_share_max=0.6"]))
+        parse_table_gates(["shapes=high"])
+    missing = gates.check_gates({"dcr_share": None}, parse_table_gates(["dcr_share_max=0.6"]))
     with pytest.raises(gates.GateFailed, match="not computed"):
         gates.enforce(missing)

@@ -9,7 +9,7 @@ import pytest
 
 from synthgen.schema import parse_schema
 from synthgen.tabular.evaluate.validity import validate_synthetic
-from synthgen.tabular.io.read import read_table
+from synthgen.tabular.io import read_table
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import torch
 
 import synthgen
 from synthgen.tabular.checks import OutputValidator, typed_chunk_ok
-from synthgen.tabular.io.read import read_table
+from synthgen.tabular.io import read_table
 from synthgen.tabular.models.layout import sample_codes, sample_slots
 from synthgen.tabular.synthesizer import TabularSynthesizer
 
@@ -21,7 +21,7 @@ DEMO = Path(synthgen.__file__).parent / "data"
 
 @pytest.fixture(scope="module")
 def census_schema():
-    from synthgen.jobs.fit import load_table_schema
+    from synthgen.schema import load_table_schema
 
     return load_table_schema(DEMO / "census.yaml")
 
@@ -78,7 +78,7 @@ def test_codes_are_deterministic_and_in_range():
 
 
 def test_chunk_check_agrees_with_validate_frame(census_schema):
-    from synthgen.tabular.io.read import validate_frame
+    from synthgen.tabular.io import validate_frame
 
     good = read_table(DEMO / "census.csv", census_schema).iloc[:200].reset_index(drop=True)
     assert typed_chunk_ok(good, census_schema)

@@ -11,11 +11,17 @@ from typer.testing import CliRunner
 
 from synthgen.cli.main import app
 from synthgen.errors import DataError, ModelFileError, UsageError
-from synthgen.images.anomaly.detector import ConvAEConfig, ConvAutoencoder, ImageAnomalyDetector
+from synthgen.images.anomaly.detector import ImageAnomalyDetector, ImageDetectorConfig
+from synthgen.images.anomaly.nets import ConvAEConfig, ConvAutoencoder
 from synthgen.images.data import ImageSet
 from synthgen.schema import ImageSchema
 
-FAST = {"epochs": 20, "min_steps": 60, "members": 2, "progress": False, "device": "cpu"}
+FAST = {
+    "epochs": 20,
+    "model_options": {"min_steps": 60, "members": 2},
+    "progress": False,
+    "device": "cpu",
+}
 SCHEMA_YAML = """\
 schema_version: 1
 name: digits8
@@ -59,7 +65,7 @@ def split(digits):
 
 @pytest.fixture(scope="module")
 def fitted(split, schema) -> ImageAnomalyDetector:
-    return ImageAnomalyDetector(seed=3, **FAST).fit(split[0], schema)
+    return ImageAnomalyDetector(random_state=3, **FAST).fit(split[0], schema)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +73,7 @@ def fitted(split, schema) -> ImageAnomalyDetector:
 )
 def test_autoencoder_reconstructs_any_size(shape):
     h, w, c = shape
-    det = ImageAnomalyDetector(latent=None)
+    det = ImageAnomalyDetector()
     schema = ImageSchema.model_validate(
         {
             "kind": "image",
@@ -75,7 +81,7 @@ def test_autoencoder_reconstructs_any_size(shape):
             "source": {"format": "npz"},
         }
     )
-    config = det._config(schema)
+    config = det._network_config(schema, ImageDetectorConfig())
     out = ConvAutoencoder(config)(torch.zeros(2, c, h, w))
     assert out.shape == (2, c, h, w)
     assert ConvAEConfig.from_dict(config.to_dict()) == config
@@ -83,12 +89,12 @@ def test_autoencoder_reconstructs_any_size(shape):
 
 def test_same_seed_same_scores_and_model_file(split, schema, fitted, tmp_path):
     train, held, _ = split
-    again = ImageAnomalyDetector(seed=3, **FAST).fit(train, schema)
+    again = ImageAnomalyDetector(random_state=3, **FAST).fit(train, schema)
     np.testing.assert_array_equal(fitted.score_samples(held), again.score_samples(held))
     fitted.save(tmp_path / "a.synth")
     again.save(tmp_path / "b.synth")
     assert (tmp_path / "a.synth").read_bytes() == (tmp_path / "b.synth").read_bytes()
-    other = ImageAnomalyDetector(seed=4, **FAST).fit(train, schema)
+    other = ImageAnomalyDetector(random_state=4, **FAST).fit(train, schema)
     assert not np.array_equal(fitted.score_samples(held), other.score_samples(held))
 
 
@@ -272,7 +278,7 @@ def test_cli_wrong_size_refused_without_partial_output(split, fitted, tmp_path):
 
 
 def test_cli_scores_png_folders_and_unlabelled_npz(split, fitted, tmp_path):
-    from synthgen.images.io.read import write_images
+    from synthgen.images.io import write_images
 
     det = fitted.save(tmp_path / "det.synth")
     held = split[1].subset(np.arange(6))

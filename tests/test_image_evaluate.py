@@ -17,21 +17,18 @@ from sklearn.datasets import load_digits
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
+from synthgen.core.gates import check_gates
 from synthgen.errors import DataError, GateFailed, ModelFileError, UsageError
+from synthgen.images.data import ImageSet
 from synthgen.images.evaluate import evaluation as image_evaluate
 from synthgen.images.evaluate import inception
-from synthgen.images.data import ImageSet
 from synthgen.images.evaluate.classifier import ImageClassifier
-from synthgen.images.evaluate.evaluation import (
-    check_image_gates,
-    enforce_image_gates,
-    parse_image_gates,
-    run_image_evaluation,
-)
+from synthgen.images.evaluate.evaluation import run_image_evaluation
+from synthgen.images.evaluate.gates import enforce_image_gates, parse_image_gates
 from synthgen.images.evaluate.inception import InceptionV3, inception_features, load_inception
 from synthgen.images.evaluate.metrics import frechet_distance, precision_recall
 from synthgen.images.evaluate.report import render_image_html
-from synthgen.images.io.read import write_images
+from synthgen.images.io import write_images
 from synthgen.schema import dump_schema, parse_schema
 
 runner = CliRunner()
@@ -145,10 +142,24 @@ def test_precision_recall_on_constructed_sets():
 # --- classifier ------------------------------------------------------------------------------
 
 
+def _labels(n: int, h: int, w: int, c: int = 1):
+    return parse_schema(
+        {
+            "kind": "image",
+            "name": "x",
+            "image": {"height": h, "width": w, "channels": c},
+            "source": {"format": "npz"},
+            "label": {"name": "y", "values": list(range(n))},
+        },
+        "test",
+    )
+
+
 def test_classifier_learns_digits_deterministically(digits):
-    clf = ImageClassifier(seed=3).fit(digits["train"], 10, epochs=EPOCHS)
+    schema = _labels(10, 8, 8)
+    clf = ImageClassifier(random_state=3, epochs=EPOCHS).fit(digits["train"], schema)
     assert clf.score(digits["holdout"]) > 0.9
-    again = ImageClassifier(seed=3).fit(digits["train"], 10, epochs=EPOCHS)
+    again = ImageClassifier(random_state=3, epochs=EPOCHS).fit(digits["train"], schema)
     np.testing.assert_array_equal(
         clf.predict_proba(digits["holdout"]), again.predict_proba(digits["holdout"])
     )
@@ -165,11 +176,11 @@ def test_classifier_takes_rgb_and_odd_sizes():
     images = rng.integers(0, 60, (64, 13, 10, 3)).astype(np.uint8)
     images[labels == 1, :, :, 0] += 150  # class 1 is red
     data = ImageSet(images, labels)
-    clf = ImageClassifier(seed=0).fit(data, 2, epochs=4)
+    clf = ImageClassifier(random_state=0, epochs=4).fit(data, _labels(2, 13, 10, 3))
     assert clf.features(data).shape == (64, 128)
     assert clf.score(data) > 0.9
     with pytest.raises(DataError, match="no labels"):
-        ImageClassifier().fit(ImageSet(images), 2)
+        ImageClassifier().fit(ImageSet(images), _labels(2, 13, 10, 3))
 
 
 # --- evaluate_images -------------------------------------------------------------------------
@@ -269,11 +280,11 @@ def _table_schema() -> dict:
 
 def test_gates_pass_fail_and_unknown(good):
     gates = parse_image_gates(["conditional_accuracy=0.5", "frechet_max=1e9", "fid_max=1"])
-    results = check_image_gates(good.doc, gates)
+    results = check_gates(good.doc["summary"], gates)
     assert [r["passed"] for r in results] == [True, True, False]
-    with pytest.raises(GateFailed, match="needs --inception-weights"):
+    with pytest.raises(GateFailed, match="needs inception_weights"):
         enforce_image_gates(results)
-    with pytest.raises(UsageError, match="unknown image gate 'shapes'"):
+    with pytest.raises(UsageError, match="unknown gate 'shapes'"):
         parse_image_gates(["shapes=0.5"])
 
 
@@ -362,7 +373,7 @@ def test_cli_end_to_end_writes_json_and_report(files):
 
 def test_cli_refuses_options_that_do_not_apply(files, tmp_path):
     bad = runner.invoke(app, _cli(files, "--target", "digit"))
-    assert bad.exit_code == 2 and "--target applies to tables" in bad.output
+    assert bad.exit_code == 2 and "--target applies to table" in bad.output
     (tmp_path / "t.yaml").write_text(json.dumps(_table_schema()))
     table = runner.invoke(
         app,

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from synthgen.cli.main import app
 from synthgen.errors import DataError, OutputError, UsageError
-from synthgen.images.io import read as image_io
 from synthgen.images.data import label_values
 from synthgen.images.infer import infer_image_schema
-from synthgen.images.io.read import ImageWriter, image_format, read_images, write_images
+from synthgen.images.io import ImageWriter, image_format, read_images, write_images
+from synthgen.images.io import read as image_io
 from synthgen.outputs import atomic_output
 from synthgen.schema import load_schema, parse_schema
 

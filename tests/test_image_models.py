@@ -118,9 +118,9 @@ def test_bad_inputs_refused(small):
         )
     with pytest.raises(DataError, match="have no labels"):
         ImageSynthesizer("vae", epochs=1, progress=False).fit(ImageSet(small.images), _schema())
-    with pytest.raises(UsageError, match="Unknown image model kind 'tvae'"):
+    with pytest.raises(UsageError, match="Unknown image generator kind 'tvae'"):
         ImageSynthesizer("tvae").fit(small, _schema())
-    with pytest.raises(UsageError, match="--epochs must be at least 1"):
+    with pytest.raises(UsageError, match="epochs must be at least 1"):
         ImageSynthesizer("cgan", epochs=0).check_params()
     with pytest.raises(UsageError, match="not fitted"):
         ImageSynthesizer("cgan").sample(3)

@@ -10,7 +10,7 @@ import pytest
 
 from synthgen.errors import DataError
 from synthgen.tabular.infer import infer_schema
-from synthgen.tabular.io.read import read_table
+from synthgen.tabular.io import read_table
 
 ADULT_INTEGERS = {
     "age",
@@ -128,7 +128,7 @@ def test_none_category_not_read_as_missing():
 
 def test_target_errors():
     frame = pd.DataFrame({"a": [1, 2, 3], "k": ["x", "y", "z"]})
-    with pytest.raises(DataError, match="--target 'nope' is not a column"):
+    with pytest.raises(DataError, match="target 'nope' is not a column"):
         infer_schema(frame, target="nope")
     measure = pd.DataFrame({"a": range(30), "k": ["x", "y", "z"] * 10})
     numeric = infer_schema(measure, target="a")  # more than MAX_TARGET_CLASSES values

@@ -9,7 +9,7 @@ import pytest
 
 from synthgen.errors import DataError, OutputError
 from synthgen.schema import TableSchema
-from synthgen.tabular.io.read import (
+from synthgen.tabular.io import (
     TableWriter,
     arrow_schema,
     frame_dtypes,
@@ -77,7 +77,7 @@ def test_round_trip(tmp_path, frame, schema, suffix):
 def test_chunked_writer_and_iter_table(tmp_path, frame, schema, suffix):
     path = tmp_path / f"out{suffix}"
     big = pd.concat([frame] * 25, ignore_index=True)
-    with TableWriter(path, None, schema) as writer:
+    with TableWriter(path, schema) as writer:
         for start in range(0, len(big), 30):
             writer.write(big.iloc[start : start + 30])
     assert writer.rows == len(big)
@@ -91,18 +91,18 @@ def test_writer_on_temp_path_with_fmt(tmp_path, frame, schema):
     from synthgen.outputs import atomic_output
 
     target = tmp_path / "out.csv"
-    with atomic_output(target) as tmp, TableWriter(tmp, "csv", schema) as writer:
+    with atomic_output(target) as tmp, TableWriter(tmp, schema, format="csv") as writer:
         writer.write(frame)
     pd.testing.assert_frame_equal(read_table(target, schema), frame)
     with pytest.raises(DataError, match="extension '.tmp'"):
-        TableWriter(tmp_path / "x.tmp", None, schema)
+        TableWriter(tmp_path / "x.tmp", schema)
 
 
 def test_parquet_arrow_schema_is_stable(tmp_path, frame, schema):
     path = tmp_path / "out.parquet"
     write_table(frame.iloc[:0], path, schema, overwrite=True)  # empty first: still typed
     assert pq.read_schema(path).equals(arrow_schema(schema))
-    with TableWriter(path.with_name("two.parquet"), "parquet", schema) as writer:
+    with TableWriter(path.with_name("two.parquet"), schema, format="parquet") as writer:
         all_null = frame.copy()
         all_null["n"] = pd.array([pd.NA] * len(frame), dtype="Int64")
         writer.write(all_null)

@@ -2,39 +2,54 @@
 load, and give what they gave then: the same rows, images and scores for the same seed.
 
 The files and their expected outputs are in tests/fixtures/legacy (made by make_legacy.py.txt
-there, with that commit's code).
+there, with that commit's code). Table rows are compared exactly, numbers to 1e-6: the
+expectations hold for both decoding paths (bfloat16 on CPUs that have it, float32 elsewhere),
+and float32 matrix products may round their last bits differently on other CPUs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from synthgen.images.anomaly.detector import ImageAnomalyDetector
-from synthgen.images.io.read import read_images
+from synthgen.images.io import read_images
 from synthgen.images.synthesizer import ImageSynthesizer
 from synthgen.schema import load_schema
-from synthgen.tabular.anomaly import AnomalyDetector
-from synthgen.tabular.io.read import read_table
+from synthgen.tabular.anomaly.detector import AnomalyDetector
+from synthgen.tabular.io import read_table
+from synthgen.tabular.models import cgan as cgan_module
+from synthgen.tabular.models import vae as vae_module
+from synthgen.tabular.models.layout import cpu_bf16
 from synthgen.tabular.synthesizer import TabularSynthesizer
 
 LEGACY = Path(__file__).resolve().parent / "fixtures" / "legacy"
 EXPECTED = json.loads((LEGACY / "expected.json").read_text())
 
 
+@pytest.mark.parametrize("bf16", [True, False], ids=["native", "float32"])
 @pytest.mark.parametrize("kind", ["vae", "cgan"])
-def test_table_generators_give_the_same_rows(kind):
+def test_table_generators_give_the_same_rows(kind, bf16, monkeypatch):
+    if bf16 and not cpu_bf16():
+        pytest.skip("this CPU has no bfloat16 matrix products")
+    if not bf16:  # the path of CPUs without bfloat16
+        for module in (vae_module, cgan_module):
+            monkeypatch.setattr(module, "cpu_bf16", lambda: False)
     want = EXPECTED[f"table-{kind}"]
     synth = TabularSynthesizer.load(LEGACY / f"table-{kind}.synth", device="cpu")
+    assert synth.kind_.file_kind == f"table-{kind}"
     rows = synth.sample(want["rows"], want["conditions"], seed=want["seed"])
     buf = io.StringIO()
     rows.to_csv(buf, index=False)
-    assert buf.getvalue() == (LEGACY / want["csv"]).read_text()
+    got = pd.read_csv(io.StringIO(buf.getvalue()), keep_default_na=False)
+    expected = want["csv"] if bf16 else want["csv_fp32"]
+    ref = pd.read_csv(LEGACY / expected, keep_default_na=False)
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["cgan", "vae"])
@@ -42,20 +57,23 @@ def test_image_generators_give_the_same_images(kind):
     want = EXPECTED[f"image-{kind}"]
     synth = ImageSynthesizer.load(LEGACY / f"image-{kind}.synth", device="cpu")
     out = synth.sample(want["rows"], want["conditions"], seed=want["seed"])
-    digest = hashlib.sha256(np.ascontiguousarray(out.images).tobytes()).hexdigest()
-    assert digest == want["sha256"]
+    ref = np.load(LEGACY / f"image-{kind}.expected.npy")
+    diff = np.abs(out.images.astype(int) - ref.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01  # rounding of the last bits only
     assert out.labels.tolist() == want["labels"]
 
 
 def test_table_detector_gives_the_same_scores():
     schema = load_schema(LEGACY / "table.yaml")
     det = AnomalyDetector.load(LEGACY / "anomaly-table.synth", device="cpu")
+    assert det.kind_.file_kind == "table-autoencoder"  # "anomaly-table" in 0.1.0
     scores = det.score_samples(read_table(LEGACY / "table.csv", schema, strict_values=False))
-    np.testing.assert_allclose(scores, EXPECTED["anomaly-table"]["scores"], rtol=1e-6)
+    np.testing.assert_allclose(scores, EXPECTED["anomaly-table"]["scores"], rtol=1e-5)
 
 
 def test_image_detector_gives_the_same_scores():
     schema = load_schema(LEGACY / "images.yaml")
     det = ImageAnomalyDetector.load(LEGACY / "anomaly-image.synth", device="cpu", progress=False)
+    assert det.kind_.file_kind == "image-autoencoder"  # "anomaly-image" in 0.1.0
     scores = det.score_samples(read_images(LEGACY / "images.npz", schema))
-    np.testing.assert_allclose(scores, EXPECTED["anomaly-image"]["scores"], rtol=1e-6)
+    np.testing.assert_allclose(scores, EXPECTED["anomaly-image"]["scores"], rtol=1e-5)

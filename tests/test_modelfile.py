@@ -127,5 +127,5 @@ def test_detector_refused_by_generate(tmp_path):
         schema=SCHEMA,
         tensors={"w": torch.zeros(2)},
     )
-    with pytest.raises(ModelFileError, match="needs a 'table' model"):
-        load_model(path, expect="table")
+    with pytest.raises(ModelFileError, match="but this needs a generator"):
+        load_model(path, role="generator")

@@ -13,7 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
-from synthgen.pipeline.steps import load_spec
+from synthgen.pipeline import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "synthgen" / "data"

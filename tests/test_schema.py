@@ -114,7 +114,7 @@ def test_adult_schema(adult_schema):
 
 
 def test_mnist_schema(repo_root, shared_data):
-    from synthgen.images.io.read import read_images
+    from synthgen.images.io import read_images
 
     schema = load_schema(repo_root / "schemas" / "mnist.yaml")
     assert isinstance(schema, ImageSchema)
@@ -128,7 +128,7 @@ def test_image_data_problems_listed(tmp_path, repo_root):
     import numpy as np
 
     from synthgen.errors import DataError
-    from synthgen.images.io.read import read_images
+    from synthgen.images.io import read_images
 
     schema = load_schema(repo_root / "schemas" / "mnist.yaml")
     path = tmp_path / "bad.npz"

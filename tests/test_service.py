@@ -27,7 +27,7 @@ from synthgen.errors import UsageError
 from synthgen.schema import load_schema
 from synthgen.service import Limits, create_app
 from synthgen.service.server import check_bind, is_loopback
-from synthgen.tabular.io.read import read_table
+from synthgen.tabular.io import read_table
 
 REPO = Path(__file__).resolve().parents[1]
 CENSUS = REPO / "synthgen" / "data" / "census.csv"
@@ -46,7 +46,7 @@ def census():
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory, census):
     """A tiny VAE, a tiny detector, a link to a model outside the folder, a broken file."""
-    from synthgen.tabular.anomaly import AnomalyDetector
+    from synthgen.tabular.anomaly.detector import AnomalyDetector
     from synthgen.tabular.synthesizer import TabularSynthesizer
 
     torch.set_num_threads(1)
@@ -56,7 +56,9 @@ def models_dir(tmp_path_factory, census):
     models.mkdir()
     synth = TabularSynthesizer("vae", epochs=1, batch_size=100, seed=0, progress=False)
     synth.fit(df, schema).save(models / "census.synth")
-    AnomalyDetector(epochs=1, members=1, seed=0).fit(df, schema).save(models / "census-det.synth")
+    AnomalyDetector(epochs=1, model_options={"members": 1}, random_state=0).fit(df, schema).save(
+        models / "census-det.synth"
+    )
     outside = root / "secret.synth"
     shutil.copy(models / "census.synth", outside)
     (models / "escape.synth").symlink_to(outside)
@@ -156,7 +158,7 @@ def test_broken_model_file_is_a_clear_server_error(tmp_path, models_dir):
     folder = models_dir.parent / "broken"
     with TestClient(create_app(folder)) as c:
         listed = c.get("/models").json()["models"]
-        assert listed[0]["name"] == "broken" and "not a readable" in listed[0]["error"]
+        assert listed[0]["name"] == "broken" and "not a synthgen model" in listed[0]["error"]
         resp = c.post("/models/broken/generate", json={"rows": 3})
         assert _error(resp, 500, "model_file_error").startswith("Model file 'broken'")
         assert str(folder) not in resp.text  # no server paths in errors
@@ -164,7 +166,7 @@ def test_broken_model_file_is_a_clear_server_error(tmp_path, models_dir):
 
 # --- generation ----------------------------------------------------------------------------------
 def test_generate_csv_streams_exact_rows_and_matches_the_cli(client, models_dir, tmp_path):
-    from synthgen.tabular.sampler import generate_to_file
+    from synthgen.jobs.generate import generate_to_file
 
     rows = 2 * CHUNK + 123
     resp = _gen(client, rows, seed=7)
@@ -188,9 +190,12 @@ def test_generate_csv_streams_exact_rows_and_matches_the_cli(client, models_dir,
     assert _gen(client, rows, seed=8).content != resp.content
 
 
-def test_default_seed_is_the_fit_seed(client):
-    a, b = _gen(client, 30), _gen(client, 30, seed=0)
-    assert a.headers["x-synthgen-seed"] == "0" and a.content == b.content
+def test_each_request_gets_fresh_rows_and_its_seed_repeats_them(client):
+    a, b = _gen(client, 30), _gen(client, 30)
+    assert a.content != b.content  # no seed given: fresh rows per request
+    seed = int(a.headers["x-synthgen-seed"])
+    again = _gen(client, 30, seed=seed)
+    assert again.headers["x-synthgen-seed"] == str(seed) and again.content == a.content
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
@@ -411,7 +416,7 @@ def test_cli_refuses_unsafe_binds(models_dir, monkeypatch):
 
 # --- scoring -------------------------------------------------------------------------------------
 def test_score_csv_jsonl_parquet(client, census, models_dir):
-    from synthgen.tabular.anomaly import AnomalyDetector
+    from synthgen.tabular.anomaly.detector import AnomalyDetector
 
     _, df = census
     sample = df.iloc[:60].copy()

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
+from synthgen.core.kinds import get_kind, kinds
 from synthgen.errors import GenerationError, UsageError
 from synthgen.schema import parse_schema
-from synthgen.tabular.io.read import read_table
-from synthgen.tabular.models import MODELS
+from synthgen.tabular.io import read_table
 from synthgen.tabular.synthesizer import TabularSynthesizer
 
 DEMO = Path(__file__).resolve().parents[1] / "synthgen" / "data"
@@ -27,7 +27,7 @@ def _sha(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def census_schema():
-    from synthgen.jobs.fit import load_table_schema
+    from synthgen.schema import load_table_schema
 
     return load_table_schema(DEMO / "census.yaml")
 
@@ -163,7 +163,7 @@ def test_constraints_hold_and_ids_fresh(kind, numeric):
     synth = TabularSynthesizer(
         kind, epochs=3, batch_size=100, progress=False, numeric_encoding=numeric
     ).fit(frame, schema)
-    expected = numeric or MODELS[kind].numeric_encoding
+    expected = numeric or get_kind("table", "generator", kind).extra["numeric_encoding"]
     assert synth.transformer_.numeric == expected
     out = synth.sample(700, seed=5)
     assert len(out) == 700
@@ -265,7 +265,7 @@ def test_cli_generate_refusals(tmp_path, census_csv):
 
 
 def test_interrupted_generate_leaves_nothing(tmp_path, fitted, monkeypatch):
-    import synthgen.tabular.io.read as io_mod
+    import synthgen.tabular.io.write as io_mod
 
     model = fitted.save(tmp_path / "m.synth")
     calls = {"n": 0}
@@ -278,7 +278,7 @@ def test_interrupted_generate_leaves_nothing(tmp_path, fitted, monkeypatch):
         return original(self, df)
 
     monkeypatch.setattr(io_mod.TableWriter, "write", interrupt)
-    from synthgen.tabular.sampler import generate_to_file
+    from synthgen.jobs.generate import generate_to_file
 
     with pytest.raises(KeyboardInterrupt):
         generate_to_file(model, 3000, tmp_path / "out.csv", chunk_rows=1000, progress=False)
@@ -309,18 +309,19 @@ def _with_epochs(synth, epochs):
 
 
 def test_cgan_files_from_before_the_weight_average_load_without_it():
+    from synthgen.core.configs import config_from_dict
     from synthgen.tabular.models.cgan import CGANConfig
-    from synthgen.tabular.synthesizer import _config_from_dict
 
     assert CGANConfig().ema_decay > 0  # new fits average the generator's weights
-    assert _config_from_dict(CGANConfig, {"pac": 10}).ema_decay == 0.0  # older files did not
-    assert _config_from_dict(CGANConfig, {"ema_decay": 0.99}).ema_decay == 0.99
+    assert config_from_dict(CGANConfig, {"pac": 10}).ema_decay == 0.0  # older files did not
+    assert config_from_dict(CGANConfig, {"ema_decay": 0.99}).ema_decay == 0.99
 
 
 def test_small_tables_get_smaller_batches_and_enough_steps():
     """Without --batch-size/--epochs a table of a few hundred rows still gets at least ten
     steps an epoch and about the kind's target number of steps; Adult-sized ones keep 500."""
-    for kind, spec in MODELS.items():
+    for entry in kinds("table", "generator"):
+        kind, spec = entry.name, entry.plan
         small, large = (TabularSynthesizer(kind).train_config(n) for n in (178, 26_048))
         assert large.batch_size == 500
         assert spec.min_batch_size <= small.batch_size < 500

@@ -3,48 +3,68 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from synthgen.errors import UsageError
+from synthgen.cli.options import (
+    Device,
+    ModelFile,
+    ModelOptions,
+    Overwrite,
+    Quiet,
+    SchemaFile,
+    Seed,
+    Threads,
+    key_values,
+)
 
 anomalies = typer.Typer(
     name="anomalies",
     help="Screen table rows or images for anomalies by autoencoder reconstruction error.",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _default_output(data: Path, suffix: str) -> Path:
-    return data.with_name(f"{data.stem}{suffix}")
 
 
 @anomalies.command("fit")
 def fit_cmd(
-    data: Path = typer.Argument(
-        ...,
-        help="Trusted data to learn normal rows from (CSV, Parquet, JSONL), or images "
-        "(npz or a folder, as the image schema says).",
-    ),
-    schema: Path = typer.Option(..., "--schema", help="Schema file (YAML or JSON)."),
-    output: Path = typer.Option(
-        None,
-        "-o",
-        "--output",
-        help="Detector file to write (default: DATA's name + .detector.synth).",
-    ),
-    seed: int = typer.Option(
-        0, "--seed", help="Training seed: the same seed gives the same scores."
-    ),
-    epochs: int = typer.Option(
-        None,
-        "--epochs",
-        min=1,
-        help="Most training epochs (tables: 20, early stopping usually ends sooner; images: "
-        "60, within 200..5000 optimiser steps).",
-    ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    data: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATA",
+            help="Trusted data to learn normal rows from (CSV, Parquet, JSONL), or images "
+            "(npz or a folder, as the image schema says).",
+        ),
+    ],
+    schema: SchemaFile,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="DETECTOR",
+            help="Detector file to write (default: DATA's name + .detector.synth).",
+            show_default=False,
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs",
+            min=1,
+            metavar="N",
+            help="Most training epochs (tables: 20, early stopping usually ends sooner; images: "
+            "60, within 200..5000 optimiser steps).",
+            show_default=False,
+        ),
+    ] = None,
+    model_option: ModelOptions = None,
+    seed: Seed = 0,
+    device: Device = "auto",
+    threads: Threads = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Fit an anomaly detector on trusted data.
 
@@ -52,128 +72,122 @@ def fit_cmd(
 
     Images: synthgen anomalies fit train.npz --schema schemas/mnist.yaml -o digits.synth
     """
-    from synthgen.device import resolve_device
-    from synthgen.outputs import check_output
-    from synthgen.schema import TableSchema, load_schema
-    from synthgen.tabular.anomaly import AnomalyDetector
-    from synthgen.tabular.io.read import read_table
+    from synthgen.jobs.screen import fit_detector_to_file
 
-    output = output or _default_output(data, ".detector.synth")
-    resolve_device(device)  # refuse --device cuda without a GPU before reading anything
-    sch = load_schema(schema)
-    if not isinstance(sch, TableSchema):
-        from synthgen.images.anomaly.detector import fit_detector_to_file
-
-        det = fit_detector_to_file(
-            data,
-            sch,
-            schema,
-            output,
-            epochs=epochs,
-            seed=seed,
-            device=device,
-            overwrite=overwrite,
-        )
-        t = det.training_
-        typer.echo(
-            f"Fitted an image anomaly detector on {t['images']:,} images in "
-            f"{det.fit_seconds_:.1f}s ({t['epochs_run']:g} epochs); wrote {output}."
-        )
-        return
-    check_output(output, overwrite=overwrite, inputs=(data, schema))
-    frame = read_table(data, sch, strict_values=False)
-    det = AnomalyDetector(seed=seed, epochs=20 if epochs is None else epochs, device=device)
-    det.fit(frame, sch)
-    det.save(output, overwrite=overwrite, inputs=(data, schema))
+    output = output or data.with_name(f"{data.stem}.detector.synth")
+    det = fit_detector_to_file(
+        data,
+        schema,
+        output,
+        epochs=epochs,
+        seed=seed,
+        device=device,
+        overwrite=overwrite,
+        progress=not quiet,
+        model_options=key_values(model_option, "--model-option"),
+        threads=threads,
+    )
     t = det.training_
+    if det.data == "table":
+        what = f"anomaly detector on {t['rows']:,} rows"
+    else:
+        what = f"image anomaly detector on {t['images']:,} images"
     typer.echo(
-        f"Fitted an anomaly detector on {t['rows']:,} rows in {t['fit_seconds']:.1f}s "
-        f"({t['epochs_run']} epochs); wrote {output}."
+        f"Fitted an {what} in {det.fit_seconds_:.1f} s "
+        f"({t['epochs_run']} epochs, {t['steps']} steps); wrote {output}.",
+        err=True,
     )
 
 
 @anomalies.command("score")
 def score_cmd(
-    data: Path = typer.Argument(
-        ..., help="Rows to screen (CSV, Parquet, JSONL), or images (npz or a folder)."
-    ),
-    model: Path = typer.Option(..., "--model", help="Detector file written by 'anomalies fit'."),
-    contamination: float = typer.Option(
-        None,
-        "--contamination",
-        help="Flag this share of the fitting data's score distribution (e.g. 0.01).",
-    ),
-    threshold: float = typer.Option(
-        None, "--threshold", help="Flag rows whose score exceeds this value."
-    ),
-    output: Path = typer.Option(
-        None,
-        "-o",
-        "--output",
-        help="Scored rows to write (default: DATA's name + .scored + its suffix; for images "
-        "DATA's name + .scored.csv).",
-    ),
-    report: Path = typer.Option(None, "--report", help="Write a self-contained HTML summary here."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    chunk_rows: int = typer.Option(
-        50_000, "--chunk-rows", min=1, help="Rows read and scored at a time."
-    ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    data: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATA", help="Rows to screen (CSV, Parquet, JSONL), or images (npz/folder)."
+        ),
+    ],
+    model: ModelFile,
+    contamination: Annotated[
+        float | None,
+        typer.Option(
+            "--contamination",
+            metavar="SHARE",
+            help="Flag this share of the fitting data's score distribution (e.g. 0.01).",
+            show_default=False,
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            metavar="SCORE",
+            help="Flag rows whose score exceeds this.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="OUT",
+            help="Scored rows to write (default: DATA's name + .scored + its suffix; images: "
+            "DATA's name + .scored.csv).",
+            show_default=False,
+        ),
+    ] = None,
+    only_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--only-flagged", help="Write only the flagged rows to OUT.", show_default=False
+        ),
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="HTML",
+            help="Write a self-contained HTML summary here.",
+            show_default=False,
+        ),
+    ] = None,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, metavar="N", help="Rows read and scored at once.")
+    ] = 50_000,
+    device: Device = "auto",
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Score rows: the input plus anomaly_score, is_anomaly and top_columns. Images: one row
     per image with its file name (or npz index), its label if any, anomaly_score, is_anomaly.
 
-    Example: synthgen anomalies score batch.csv --model det.synth --contamination 0.01 -o out.csv
-    --report screening.html
+    Example: synthgen anomalies score batch.csv --model det.synth --contamination 0.01
+    -o out.csv --report screening.html
     """
-    from synthgen.core.modelfile import peek_kind
-    from synthgen.device import resolve_device
-    from synthgen.images.anomaly.detector import KIND as IMAGE_KIND
-    from synthgen.tabular.anomaly import AnomalyDetector
-    from synthgen.tabular.anomaly.stream import score_file
+    from synthgen.jobs.screen import score_to_file
 
-    if contamination is not None and threshold is not None:
-        raise UsageError("Give either --contamination or --threshold, not both.")
-    resolve_device(device)
-    if (peek_kind(model) or "").startswith(IMAGE_KIND):
-        from synthgen.images.anomaly.detector import ImageAnomalyDetector, score_images_to_file
-
-        output = output or data.with_name(f"{data.stem}.scored.csv")
-        img = ImageAnomalyDetector.load(model, device=device)
-        summary = score_images_to_file(
-            img,
-            data,
-            output,
-            contamination=contamination,
-            threshold=threshold,
-            report=report,
-            overwrite=overwrite,
-            inputs=(model,),
-        )
-        _echo_summary(summary, "images", output, report)
-        return
-    output = output or data.with_name(f"{data.stem}.scored{data.suffix or '.csv'}")
-    det = AnomalyDetector.load(model, device=device)
-    summary = score_file(
-        det,
+    suffix = data.suffix if data.suffix and not data.is_dir() and data.suffix != ".npz" else ".csv"
+    output = output or data.with_name(f"{data.stem}.scored{suffix}")
+    summary = score_to_file(
         data,
-        output,
+        model,
+        output=None if only_flagged else output,
+        flagged=output if only_flagged else None,
+        report=report,
         contamination=contamination,
         threshold=threshold,
-        report=report,
         overwrite=overwrite,
         chunk_rows=chunk_rows,
-        inputs=(model,),
+        device=device,
+        progress=not quiet,
     )
-    _echo_summary(summary, "rows", output, report)
-
-
-def _echo_summary(summary, what: str, output: Path, report: Path | None) -> None:
     share = 100 * summary.flagged / summary.rows if summary.rows else 0.0
     typer.echo(
-        f"Scored {summary.rows:,} {what}: {summary.flagged:,} flagged ({share:.2f} %) above "
+        f"Scored {summary.rows:,} rows: {summary.flagged:,} flagged ({share:.2f} %) above "
         f"threshold {summary.threshold:.6g} ({summary.threshold_rule}); wrote {output}"
-        + (f" and {report}." if report else ".")
+        + (f" and {report}." if report else "."),
+        err=True,
     )
 
 

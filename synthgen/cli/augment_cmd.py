@@ -43,7 +43,7 @@ def augment(
 
     Example: synthgen augment train.csv --model adult.synth --balance income -o balanced.csv
     """
-    from synthgen.tabular.augment import augment_to_file
+    from synthgen.jobs.augment import augment_to_file
 
     out = output or data.with_name(f"{data.stem}.augmented{data.suffix or '.csv'}")
     result = augment_to_file(

@@ -1,21 +1,38 @@
-"""The ``synthgen`` command: thin Typer commands over the Python API.
+"""The ``synthgen`` command: thin Typer commands over :mod:`synthgen.jobs`.
 
 Every SynthgenError raised below a command is caught here, at one boundary, and printed as one
-paragraph on stderr with its exit code; no traceback, no local variables.
+paragraph on stderr with its exit code, its parameters named as this face names them (flags);
+no traceback. Ctrl-C, SIGTERM and SIGHUP unwind the same way, so outputs in progress are
+removed (exit 130, 143 and 129).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
-import textwrap
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
 
+from synthgen._version import __version__
+from synthgen.cli.words import print_error
 from synthgen.errors import SynthgenError
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C (outputs in progress are removed)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise Terminated(signum)
 
 
 class _ErrorBoundary(TyperGroup):
@@ -25,19 +42,22 @@ class _ErrorBoundary(TyperGroup):
         try:
             return super().invoke(ctx)
         except SynthgenError as err:
-            _print_error(err.message)
+            print_error(err)
             ctx.exit(err.exit_code)
         except KeyboardInterrupt:
-            _print_error("Interrupted; no partial output was left behind.")
+            print_error(_stopped("Interrupted"))
             ctx.exit(130)
+        except Terminated as sig:
+            name = signal.Signals(sig.signum).name
+            print_error(_stopped(f"Stopped by {name}"))
+            ctx.exit(128 + sig.signum)
 
 
-def _print_error(message: str) -> None:
-    width = 100
-    text = textwrap.fill(
-        f"Error: {message}", width=width, break_on_hyphens=False, break_long_words=False
+def _stopped(what: str) -> str:
+    return (
+        f"{what}; outputs in progress were removed (a fit's checkpoint OUTPUT.ckpt is kept for "
+        "--resume)."
     )
-    typer.echo(text, err=True)
 
 
 app = typer.Typer(
@@ -47,7 +67,26 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"synthgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Synthetic tabular and image data: fit, generate, evaluate, screen for anomalies."""
 
 
 def _register() -> None:
@@ -77,7 +116,10 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM/SIGHUP unwind like Ctrl-C."""
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, _on_signal)
     sys.exit(app())
 
 

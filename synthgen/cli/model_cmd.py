@@ -3,46 +3,98 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from synthgen.cli.options import (
+    Device,
+    ModelOptions,
+    Overwrite,
+    Quiet,
+    SchemaFile,
+    Seed,
+    Threads,
+    key_values,
+)
+
 console = Console(stderr=True)
+FORMATS = ("parquet", "csv", "jsonl", "npz", "png")
 
 
 def fit(
-    data: Path = typer.Argument(
-        ..., help="Training table (CSV, Parquet, JSONL) or images (.npz or a PNG/JPEG folder)."
-    ),
-    schema: Path = typer.Option(..., "--schema", "-s", help="Schema file (YAML or JSON)."),
-    model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Model file to write (default: DATA-stem.MODEL.synth)."
-    ),
-    epochs: int | None = typer.Option(
-        None, "--epochs", help="Maximum epochs (default: about 3,000 steps vae, 7,000 cgan)."
-    ),
-    batch_size: int | None = typer.Option(
-        None, "--batch-size", help="Mini-batch size (default: 500, less for small tables)."
-    ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, data, device: same file)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT.ckpt if present."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model file."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    data: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATA",
+            help="Training table (CSV, Parquet, JSONL) or images (.npz or a PNG/JPEG folder).",
+        ),
+    ],
+    schema: SchemaFile,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            metavar="KIND",
+            help="Model kind: vae or cgan (default: vae for tables, cgan for images).",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="MODEL",
+            help="Model file to write (default: DATA-stem.KIND.synth).",
+            show_default=False,
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs",
+            metavar="N",
+            help="Most epochs (default: planned from the data's size).",
+            show_default=False,
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            metavar="N",
+            help="Mini-batch size (default: 500 for tables, 64 for images; less for small data).",
+            show_default=False,
+        ),
+    ] = None,
+    model_option: ModelOptions = None,
+    device: Device = "auto",
+    seed: Seed = 0,
+    threads: Threads = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue from OUTPUT.ckpt if present.", show_default=False),
+    ] = False,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Fit a conditional VAE or GAN to a table or an image set (the schema's kind decides).
+    """Fit a generator to a table or an image set (the schema's kind decides).
 
-    Example: synthgen fit adult.csv --schema schemas/adult.yaml --model vae -o adult.synth
+    Example: synthgen fit adult.csv --schema schemas/adult.yaml --kind vae -o adult.synth
     """
     from synthgen.jobs.fit import fit_to_file
 
-    out = output or Path(f"{data.stem}.{model}.synth")
+    chosen = kind or model
+    out = output or Path(f"{data.stem}.{chosen or 'model'}.synth")
     summary = fit_to_file(
         data,
         schema,
         out,
-        model=model,
+        model=chosen,
         epochs=epochs,
         batch_size=batch_size,
         device=device,
@@ -50,6 +102,8 @@ def fit(
         resume=resume,
         overwrite=overwrite,
         progress=not quiet,
+        model_options=key_values(model_option, "--model-option"),
+        threads=threads,
     )
     console.print(
         f"[green]wrote[/] {out}  ({summary['epochs_run']} epochs"
@@ -59,44 +113,74 @@ def fit(
 
 
 def generate(
-    model: Path = typer.Argument(..., help="Model file written by synthgen fit."),
-    rows: int = typer.Option(..., "--rows", "-n", help="Exactly this many rows are written."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Output file (default: MODEL-stem.synthetic.FORMAT)."
-    ),
-    condition: list[str] | None = typer.Option(
-        None, "--condition", "-c", help="COLUMN=VALUE every row must satisfy (repeatable)."
-    ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: fit seed)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    fmt: str | None = typer.Option(
-        None,
-        "--format",
-        "-f",
-        help="Tables: parquet, csv or jsonl. Images: npz, or png for a folder with one "
-        "subfolder per label. Default: from the output's suffix.",
-    ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="Model file written by synthgen fit.")
+    ],
+    rows: Annotated[
+        int,
+        typer.Option("--rows", "-n", metavar="N", help="Exactly this many rows are written."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="OUT",
+            help="Output file (default: MODEL-stem.synthetic.FORMAT).",
+            show_default=False,
+        ),
+    ] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            "-c",
+            metavar="COLUMN=VALUE",
+            help="A value every row must have (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            min=0,
+            max=2**63 - 1,
+            metavar="N",
+            help="Random seed (default: the fit seed).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Tables: parquet, csv or jsonl. Images: npz, or png for a folder with one "
+            "subfolder per label. Default: from the output's suffix.",
+            show_default=False,
+        ),
+    ] = None,
+    device: Device = "auto",
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Generate synthetic rows (or images) from a model file, streamed to disk.
 
-    Example: synthgen generate adult.synth --rows 10000 -o synthetic.parquet -c income=>50K
+    Example: synthgen generate adult.synth --rows 10000 -o synthetic.parquet -c 'income=>50K'
+
     Images:  synthgen generate mnist.synth --rows 1000 -o digits --format png -c digit=3
     """
-    from synthgen.core.modelfile import peek_kind
-    from synthgen.jobs.fit import generate_file
-    from synthgen.tabular.sampler import parse_conditions
+    from synthgen.jobs.conditions import parse_conditions
+    from synthgen.jobs.generate import default_output, generate_to_file
 
-    if fmt is not None and fmt not in ("parquet", "csv", "jsonl", "npz", "png"):
+    if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(
-            f"'{fmt}' is not one of parquet, csv, jsonl, npz, png.", param_hint="--format"
+            f"'{fmt}' is not one of {', '.join(FORMATS)}.", param_hint="--format"
         )
-    if output is None:
-        image = (peek_kind(model) or "").startswith("image")
-        suffix = {"png": ""}.get(fmt or "", f".{fmt or ('npz' if image else 'parquet')}")
-        output = Path(f"{model.stem}.synthetic{suffix}")
-    result = generate_file(
+    output = output or default_output(model, fmt)
+    result = generate_to_file(
         model,
         rows,
         output,
@@ -112,14 +196,22 @@ def generate(
 
 
 def demo(
-    output_dir: Path = typer.Option(
-        Path("synthgen-demo"), "--output-dir", "-o", help="Folder for the demo's files."
-    ),
-    model: str = typer.Option("vae", "--model", "-m", help="Model kind: vae or cgan."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier demo outputs."),
-    epochs: int | None = typer.Option(
-        None, "--epochs", help="Maximum epochs (default: the model's)."
-    ),
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Folder for the files.")
+    ] = Path("synthgen-demo"),
+    kind: Annotated[
+        str, typer.Option("--kind", "-k", metavar="KIND", help="Model kind: vae or cgan.")
+    ] = "vae",
+    model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs", metavar="N", help="Most epochs (default: planned).", show_default=False
+        ),
+    ] = None,
+    threads: Threads = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Fit, generate and evaluate on a small census table embedded in the package.
 
@@ -127,7 +219,14 @@ def demo(
     """
     from synthgen.jobs.demo import run_demo
 
-    run_demo(output_dir, model=model, overwrite=overwrite, epochs=epochs)
+    run_demo(
+        output_dir,
+        model=model or kind,
+        overwrite=overwrite,
+        epochs=epochs,
+        threads=threads,
+        progress=not quiet,
+    )
 
 
 def register(app: typer.Typer) -> None:

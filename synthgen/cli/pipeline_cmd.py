@@ -31,7 +31,7 @@ def run_cmd(
 
     Example: synthgen pipeline run pipelines/augment-adult.yaml
     """
-    from synthgen.pipeline.steps import StepResult, load_spec, run_pipeline
+    from synthgen.pipeline import StepResult, load_spec, run_pipeline
 
     spec_doc = load_spec(spec)
 

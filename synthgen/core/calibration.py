@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from synthgen.errors import UsageError
+from synthgen.errors import UsageError, param
 
 # Up to this many fitting rows the exact sorted scores are kept (so a contamination threshold
 # flags the stated share of the fitting data to the row); beyond it, an evenly spaced quantile
@@ -64,7 +64,9 @@ def check_contamination(q: float) -> float:
     q = float(q)
     if not (math.isfinite(q) and 0.0 < q < 1.0):
         raise UsageError(
-            f"Contamination must be a share between 0 and 1 (e.g. 0.01 for 1 %), not {q:g}."
+            f"{param('contamination')} must be a share between 0 and 1 (e.g. 0.01 for 1 %), "
+            f"not {q:g}.",
+            param="contamination",
         )
     return q
 
@@ -72,7 +74,9 @@ def check_contamination(q: float) -> float:
 def check_threshold(t: float) -> float:
     t = float(t)
     if not math.isfinite(t) or t < 0:
-        raise UsageError(f"The threshold must be a finite score >= 0, not {t:g}.")
+        raise UsageError(
+            f"{param('threshold')} must be a finite score >= 0, not {t:g}.", param="threshold"
+        )
     return t
 
 
@@ -85,7 +89,10 @@ def resolve_threshold(
 ) -> tuple[float, str]:
     """The threshold to flag by, and how it was chosen (for reports)."""
     if contamination is not None and threshold is not None:
-        raise UsageError("Give either --contamination or --threshold, not both.")
+        raise UsageError(
+            f"Give either {param('contamination')} or {param('threshold')}, not both.",
+            param="threshold",
+        )
     if threshold is not None:
         t = check_threshold(threshold)
         return t, f"explicit threshold {t:.6g}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
@@ -50,6 +51,26 @@ def restore_optimizer(
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
+def tensors_of_run(
+    model: Any,
+    optimizers: dict[str, torch.optim.Optimizer],
+    best_state: dict[str, torch.Tensor] | None,
+    gen: torch.Generator,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """A training run's tensors (weights, optimizer state, best weights, random states) and
+    the optimizers' JSON meta."""
+    tensors = {f"model.{k}": v for k, v in model.state_tensors().items()}
+    opt_meta = {}
+    for name, opt in optimizers.items():
+        opt_meta[name], opt_tensors = flatten_optimizer(name, opt)
+        tensors.update(opt_tensors)
+    if best_state is not None:
+        tensors.update({f"best.{k}": v for k, v in best_state.items()})
+    tensors["rng.cpu"] = gen.get_state()
+    tensors["rng.torch"] = torch.get_rng_state()
+    return tensors, opt_meta
+
+
 def save_checkpoint(path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
     """Write a checkpoint atomically (replacing the previous one)."""
     with atomic_output(path, overwrite=True) as tmp:
@@ -58,14 +79,34 @@ def save_checkpoint(path: Path, meta: dict[str, Any], tensors: dict[str, torch.T
             zf.writestr("tensors.safetensors", save_safetensors(tensors))
 
 
+def is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a file written by ``save_checkpoint`` (a zip of its two members)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {"meta.json", "tensors.safetensors"} <= set(zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read a checkpoint written by ``save_checkpoint``."""
     try:
         with zipfile.ZipFile(path) as zf:
             meta = json.loads(zf.read("meta.json"))
             tensors = load_safetensors(zf.read("tensors.safetensors"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as err:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        RecursionError,
+        OSError,
+        SafetensorError,
+        RuntimeError,
+    ) as err:
+        why = type(err).__name__ if isinstance(err, RecursionError) else str(err)
         raise ModelFileError(
-            f"Checkpoint {path} cannot be read ({err}); delete it to start training afresh."
+            f"Checkpoint {path} cannot be read ({why}); delete it to start training afresh."
         ) from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"Checkpoint {path} is not a synthgen checkpoint; delete it.")
     return meta, tensors

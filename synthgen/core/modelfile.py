@@ -1,14 +1,21 @@
 """The ``*.synth`` model file: a zip of ``manifest.json`` and ``weights.safetensors``.
 
-The manifest holds the format version, model kind, config, schema, transformer state, training
-summary, library versions and the sha256 of the weights. Loading checks the version and hash and
-never unpickles anything.
+The manifest holds the format version, the model kind, its config, schema, transformer state,
+training summary and library versions. ``content_sha256`` covers everything that is loaded:
+the canonical JSON of the manifest (without the hash itself) and the weights; with
+``SYNTHGEN_MODEL_KEY`` set, ``signature`` is an HMAC-SHA256 of that hash, and loading then
+requires it. Loading checks member sizes and compression ratios before reading anything,
+validates the manifest's structure, checks the hash, and never unpickles.
+
+Format 1 files (synthgen 0.1.0) hash only their weights; they still load.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import platform
 import zipfile
 from dataclasses import dataclass
@@ -17,28 +24,56 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from synthgen.errors import ModelFileError
+from synthgen._version import __version__
+from synthgen.core.kinds import Kind, kind_of_file
+from synthgen.errors import ModelFileError, SchemaError
 from synthgen.outputs import atomic_output
 from synthgen.schema import ImageSchema, TableSchema, parse_schema, schema_to_dict
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
+KEY_ENV = "SYNTHGEN_MODEL_KEY"
 _FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed entry timestamps: byte-identical files per seed
-_MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+MAX_WEIGHTS_BYTES = int(os.environ.get("SYNTHGEN_MAX_WEIGHTS_BYTES", 4 * 1024**3))
+MAX_RATIO = 200  # uncompressed / compressed size of a member; more is a zip bomb
+_PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
+
+
+class Manifest(BaseModel):
+    """The structure a manifest must have before any of it is used."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format_version: int
+    kind: str
+    config: dict[str, Any]
+    schema_: dict[str, Any]
+    weights_sha256: str
+    transformer: dict[str, Any] | None = None
+    training: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    libraries: dict[str, Any] = {}
+    content_sha256: str | None = None
+    signature: str | None = None
 
 
 @dataclass
 class LoadedModel:
-    """What a model file holds once checked: the manifest, tensors, and the parsed schema."""
+    """What a model file holds once checked: the manifest, tensors, the parsed schema, and the
+    registry entry of its kind."""
 
     manifest: dict[str, Any]
     tensors: dict[str, torch.Tensor]
     schema: TableSchema | ImageSchema
+    entry: Kind
+    path: Path
 
     @property
     def kind(self) -> str:
@@ -63,8 +98,6 @@ def library_versions() -> dict[str, str]:
     import pandas
     import sklearn
 
-    from synthgen._version import __version__
-
     return {
         "synthgen": __version__,
         "python": platform.python_version(),
@@ -87,6 +120,23 @@ def _to_tensors(
         )
         out[f"{prefix}.{name}"] = t.detach().to("cpu").contiguous()
     return out
+
+
+def _canonical(manifest: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in manifest.items() if k not in ("content_sha256", "signature")}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _content_hash(manifest: dict[str, Any], weights: bytes) -> str:
+    digest = hashlib.sha256(_canonical(manifest))
+    digest.update(b"\0")
+    digest.update(weights)
+    return digest.hexdigest()
+
+
+def _key() -> bytes | None:
+    key = os.environ.get(KEY_ENV)
+    return key.encode("utf-8") if key else None
 
 
 def save_model(
@@ -119,6 +169,15 @@ def save_model(
         "libraries": library_versions(),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
+    try:
+        manifest["content_sha256"] = _content_hash(manifest, weights)
+    except ValueError as err:  # NaN or infinity in a summary: a bug, not the user's fault
+        raise ModelFileError(f"Model file {path} cannot be written: {err}.") from None
+    key = _key()
+    if key is not None:
+        manifest["signature"] = hmac.new(
+            key, manifest["content_sha256"].encode(), "sha256"
+        ).hexdigest()
     manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False).encode()
     with atomic_output(path, overwrite=overwrite, inputs=inputs) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -134,15 +193,33 @@ def _refuse(path: Path, why: str) -> ModelFileError:
     return ModelFileError(f"Model file {path} cannot be loaded: {why}")
 
 
-def load_model(path: str | Path, *, expect: str | None = None) -> LoadedModel:
-    """Read and check a model file. ``expect`` ("table", "image", "anomaly") narrows the kinds
-    accepted, so a detector passed to ``generate`` is refused clearly."""
-    path = Path(path)
+def _check_member(path: Path, info: zipfile.ZipInfo, limit: int) -> None:
+    if info.file_size > limit:
+        raise _refuse(
+            path,
+            f"its {info.filename} declares {info.file_size:,} bytes, over the limit of {limit:,}.",
+        )
+    if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise _refuse(
+            path,
+            f"its {info.filename} would expand {info.file_size / max(info.compress_size, 1):,.0f}"
+            f" times (a zip bomb?); synthgen refuses more than {MAX_RATIO} times.",
+        )
+
+
+def read_manifest(path: str | Path) -> tuple[dict[str, Any], int]:
+    """The manifest (a dict) of a model file and the file's size, read without its weights;
+    used to route a command or list a folder. Raises ModelFileError naming what is wrong."""
+    manifest, _ = _read(Path(path), weights=False)
+    return manifest, Path(path).stat().st_size
+
+
+def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
     if not path.exists():
         raise ModelFileError(f"Model file {path} does not exist.")
     if path.is_dir():
         raise ModelFileError(f"Model path {path} is a directory, not a .synth file.")
-    if path.suffix.lower() in (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib"):
+    if path.suffix.lower() in _PICKLE_SUFFIXES:
         raise _refuse(
             path,
             f"'{path.suffix}' files are pickles, which synthgen never loads because unpickling "
@@ -153,69 +230,105 @@ def load_model(path: str | Path, *, expect: str | None = None) -> LoadedModel:
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-            if MANIFEST not in names:
-                raise _refuse(path, f"it has no {MANIFEST}.")
-            if WEIGHTS not in names:
-                raise _refuse(path, f"it has no {WEIGHTS}.")
-            pickles = sorted(n for n in names if n.endswith((".pkl", ".pt", ".pickle", "data.pkl")))
+            pickles = sorted(n for n in names if n.endswith((*_PICKLE_SUFFIXES, "data.pkl")))
             if pickles:
                 raise _refuse(path, f"it contains pickled data ({', '.join(pickles)}).")
-            if zf.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
-                raise _refuse(path, "its manifest is implausibly large.")
+            for member in (MANIFEST, WEIGHTS):
+                if member not in names:
+                    raise _refuse(path, f"it has no {member}.")
+            _check_member(path, zf.getinfo(MANIFEST), MAX_MANIFEST_BYTES)
+            _check_member(path, zf.getinfo(WEIGHTS), MAX_WEIGHTS_BYTES)
             manifest_bytes = zf.read(MANIFEST)
-            weights = zf.read(WEIGHTS)
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
+            blob = zf.read(WEIGHTS) if weights else b""
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as err:
         raise _refuse(path, f"the archive is corrupt ({err}).") from None
     try:
         manifest = json.loads(manifest_bytes)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):
         raise _refuse(path, "its manifest is not valid JSON.") from None
+    except RecursionError:
+        raise _refuse(
+            path, "its manifest is nested too deeply to be a synthgen manifest."
+        ) from None
     if not isinstance(manifest, dict):
         raise _refuse(path, "its manifest is not a JSON object.")
+    return manifest, blob
+
+
+def _validate(path: Path, manifest: dict[str, Any]) -> Manifest:
     version = manifest.get("format_version")
-    if not isinstance(version, int):
-        raise _refuse(path, "its manifest has no format_version.")
-    if version > FORMAT_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise _refuse(
             path,
             f"it was written in format version {version}, newer than this synthgen reads "
             f"({FORMAT_VERSION}). Upgrade synthgen.",
         )
-    for key in ("kind", "config", "schema", "weights_sha256"):
-        if key not in manifest:
-            raise _refuse(path, f"its manifest has no '{key}'.")
-    if hashlib.sha256(weights).hexdigest() != manifest["weights_sha256"]:
+    try:
+        return Manifest.model_validate({**manifest, "schema_": manifest.get("schema")})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]).replace("schema_", "schema")
+        raise _refuse(path, f"its manifest is malformed ({where}: {first['msg']}).") from None
+    except RecursionError:
+        raise _refuse(path, "its manifest is nested too deeply.") from None
+
+
+def load_model(
+    path: str | Path, *, role: str | None = None, data: str | None = None
+) -> LoadedModel:
+    """Read and check a model file. ``role`` (generator, detector, judge) and ``data`` (table,
+    image) narrow the kinds accepted, so a detector passed to ``generate`` is refused clearly."""
+    path = Path(path)
+    manifest, weights = _read(path, weights=True)
+    checked = _validate(path, manifest)
+    if hashlib.sha256(weights).hexdigest() != checked.weights_sha256:
         raise _refuse(
             path,
             "the sha256 of its weights does not match the manifest; the file was modified "
             "or damaged after it was written.",
         )
+    if checked.format_version >= 2:
+        if checked.content_sha256 != _content_hash(manifest, weights):
+            raise _refuse(
+                path,
+                "the sha256 of its contents does not match the manifest; the file was modified "
+                "or damaged after it was written.",
+            )
+    key = _key()
+    if key is not None:
+        want = hmac.new(key, str(checked.content_sha256).encode(), "sha256").hexdigest()
+        if checked.signature is None or not hmac.compare_digest(checked.signature, want):
+            raise _refuse(
+                path,
+                f"it is not signed with the key in {KEY_ENV} (a file from elsewhere, or one "
+                "written before the key was set).",
+            )
+    entry = kind_of_file(checked.kind, path)
+    if role is not None and entry.role != role:
+        raise _refuse(
+            path,
+            f"it holds a '{checked.kind}' {entry.role}, but this needs a {data or ''}"
+            f"{' ' if data else ''}{role}.",
+        )
+    if data is not None and entry.data != data:
+        raise _refuse(path, f"it holds a '{checked.kind}' model for {entry.data}s, not {data}s.")
     try:
         tensors = load_safetensors(weights)
     except (SafetensorError, ValueError, RuntimeError) as err:
         raise _refuse(path, f"its weights are not a valid safetensors file ({err}).") from None
-    from synthgen.errors import SchemaError
-
     try:
         schema = parse_schema(manifest["schema"], f"in {path}")
     except SchemaError as err:
         raise _refuse(path, err.message) from None
-    loaded = LoadedModel(manifest=manifest, tensors=tensors, schema=schema)
-    if expect is not None and not loaded.kind.startswith(expect):
-        raise _refuse(
-            path, f"it holds a '{loaded.kind}' model, but this command needs a '{expect}' model."
-        )
-    return loaded
+    return LoadedModel(manifest=manifest, tensors=tensors, schema=schema, entry=entry, path=path)
 
 
 def peek_kind(path: str | Path) -> str | None:
     """The model kind a file's manifest names, without checking the file (``None`` when it
     cannot be read; ``load_model`` then reports why). Used only to route a command."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            if zf.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
-                return None
-            kind = json.loads(zf.read(MANIFEST)).get("kind")
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, AttributeError):
+        manifest, _ = _read(Path(path), weights=False)
+    except ModelFileError:
         return None
+    kind = manifest.get("kind")
     return kind if isinstance(kind, str) else None

@@ -1,81 +1,51 @@
-"""The one training loop every model kind runs: epochs of steps, a held-out slice for early
-stopping, a rich progress bar with live losses, and checkpoints for ``--resume``.
+"""The one training loop every model kind runs: generators, detectors' autoencoders, judges.
 
-The data is one matrix (tabular models) or a tuple of aligned arrays (image models: images and
-label codes); the split, fingerprint, device placement and batches apply to each array alike."""
+Epochs of mini-batch steps, a held-out slice for early stopping, learning-rate schedules, a
+live progress bar, and checkpoints for ``--resume``. Two ways to bound a run:
+
+* by epochs (``TrainConfig.steps`` unset): ``epochs`` passes, evaluated every ``eval_every``
+  epochs, stopping early after ``patience`` evaluations without improvement (but not before
+  ``min_epochs``);
+* by steps (``steps`` set): exactly that many optimiser steps across as many epochs as it
+  takes, evaluated ``evaluations`` times along the way.
+
+The data is one matrix (tables) or a tuple of aligned arrays (images and label codes); the
+split, fingerprint, device placement and batches apply to each array alike.
+"""
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from synthgen.core.checkpoint import (
-    flatten_optimizer,
-    load_checkpoint,
-    restore_optimizer,
-    save_checkpoint,
-)
-from synthgen.core.trainable import Batch, GenerativeModel
-from synthgen.device import resolve_device  # noqa: F401  (re-exported for callers)
-from synthgen.errors import ModelFileError
+from synthgen.core.checkpoint import load_checkpoint, save_checkpoint, tensors_of_run
+from synthgen.core.progress import progress_bar
+from synthgen.core.trainable import Batch, TrainableModel
+from synthgen.core.training_data import TrainData, data_fingerprint, n_rows, place, split_rows
+from synthgen.errors import ModelFileError, param
 
 
 @dataclass
 class TrainConfig:
-    """Loop settings shared by all models."""
+    """Loop settings shared by all kinds (each kind's defaults are in its registry entry)."""
 
     epochs: int = 300
     batch_size: int = 500
     val_fraction: float = 0.1
-    eval_every: int = 5
+    eval_every: int = 5  # epochs between evaluations (epoch-bounded runs)
     patience: int = 8  # evaluations without improvement before stopping
     min_epochs: int = 30
     seed: int = 0
-
-
-TrainData: TypeAlias = np.ndarray | tuple[np.ndarray, ...]
-
-
-def data_fingerprint(data: TrainData) -> str:
-    """sha256 of the training data (ties a checkpoint to its data). For a tuple, each array's
-    dtype and shape are hashed with its bytes."""
-    if not isinstance(data, tuple):
-        return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
-    digest = hashlib.sha256()
-    for array in data:
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
-
-
-def _rows(data: TrainData) -> int:
-    if not isinstance(data, tuple):
-        return len(data)
-    sizes = {len(a) for a in data}
-    if len(sizes) != 1:
-        raise ValueError(f"training arrays differ in length: {sorted(sizes)}")
-    return sizes.pop()
-
-
-def _place(data: TrainData, idx: np.ndarray, device: torch.device) -> Batch:
-    """Rows ``idx`` on ``device``: a matrix as float32; in a tuple, floating arrays as float32
-    and the others (uint8 images, int64 codes) in their own dtype."""
-    if not isinstance(data, tuple):
-        return torch.as_tensor(data[idx], dtype=torch.float32, device=device)
-    out = []
-    for array in data:
-        dtype = torch.float32 if np.issubdtype(array.dtype, np.floating) else None
-        out.append(torch.as_tensor(np.ascontiguousarray(array[idx]), dtype=dtype, device=device))
-    return tuple(out)
+    steps: int | None = None  # a step-bounded run: exactly this many optimiser steps
+    evaluations: int = 25  # evaluations spread over a step-bounded run
+    max_val_rows: int | None = None  # cap on the held-out slice
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -86,28 +56,20 @@ def seed_everything(seed: int) -> torch.Generator:
     return gen
 
 
-def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(n)
-    n_val = int(round(n * fraction)) if n >= 50 else 0
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+@dataclass
+class _State:
+    """What a run has done so far (what a checkpoint restores)."""
 
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("epoch {task.completed:>4.0f}/{task.total:.0f}"),
-        TextColumn("{task.fields[losses]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        transient=False,
-    )
+    epoch: int = 0
+    step: int = 0
+    best_loss: float = math.inf
+    best_state: dict[str, torch.Tensor] | None = None
+    bad_evals: int = 0
+    stopped_early: bool = False
 
 
 def fit_model(
-    model: GenerativeModel,
+    model: TrainableModel,
     matrix: TrainData,
     cfg: TrainConfig,
     device: torch.device,
@@ -116,126 +78,180 @@ def fit_model(
     checkpoint: Path | None = None,
     resume: bool = False,
     run_key: dict[str, Any] | None = None,
+    description: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``model`` on the transformed ``matrix`` (or a tuple of aligned arrays); returns the
-    training summary.
+    """Train ``model`` on ``matrix`` (or a tuple of aligned arrays); returns the training
+    summary.
 
     The data is moved to ``device`` once and stays there. With ``checkpoint``, state is saved
     after each evaluation; ``resume`` continues from it when it matches this run (same data
-    fingerprint and configs), and refuses it otherwise.
+    fingerprint and settings), and refuses it otherwise. Without ``resume`` an existing
+    checkpoint is left alone until this run writes its own.
     """
     gen = seed_everything(cfg.seed)
-    train_idx, val_idx = _split(_rows(matrix), cfg.val_fraction, cfg.seed)
-    data = _place(matrix, train_idx, device)
-    val = _place(matrix, val_idx, device)
+    train_idx, val_idx = split_rows(n_rows(matrix), cfg.val_fraction, cfg.seed, cfg.max_val_rows)
+    data = place(matrix, train_idx, device)
+    val = place(matrix, val_idx, device)
     model.to(device)
     model.prepare(data)
     optimizers = model.make_optimizers()
+    spe = max(1, model.steps_per_epoch(len(train_idx), cfg.batch_size))
+    total = cfg.steps if cfg.steps is not None else cfg.epochs * spe
+    schedulers = model.make_schedulers(optimizers, total)
     loop = {k: v for k, v in asdict(cfg).items() if k != "epochs"}  # a resumed run may extend
     key = {"data": data_fingerprint(matrix), "train": loop, **(run_key or {})}
     key = json.loads(json.dumps(key))  # compare as stored (tuples become lists)
 
-    start_epoch, best_loss, best_state, bad_evals = 0, math.inf, None, 0
+    st = _State()
     history: list[dict[str, float]] = []
     if resume and checkpoint is not None and checkpoint.exists():
-        meta, tensors = load_checkpoint(checkpoint)
-        if meta.get("key") != key:
-            raise ModelFileError(
-                f"Checkpoint {checkpoint} was written for other data or settings; it cannot be "
-                "resumed. Delete it, or run without --resume to start afresh."
-            )
-        model.load_state_tensors({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        model.to(device)
-        for name, opt in optimizers.items():
-            restore_optimizer(name, opt, meta["optimizers"][name], tensors)
-        best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
-        best_state = best or None
-        start_epoch, best_loss = meta["epoch"], meta["best_loss"]
-        bad_evals, history = meta["bad_evals"], meta["history"]
-        gen.set_state(tensors["rng.cpu"])
-        torch.set_rng_state(tensors["rng.torch"])
-    elif checkpoint is not None and checkpoint.exists() and not resume:
-        checkpoint.unlink()
+        history = _restore(checkpoint, key, model, optimizers, schedulers, gen, st, device)
 
-    stopped_early = False
-    epoch = start_epoch
-    with _progress(progress) as bar:
-        task = bar.add_task(model.kind, total=cfg.epochs, completed=start_epoch, losses="")
-        for epoch in range(start_epoch + 1, cfg.epochs + 1):
+    by_steps = cfg.steps is not None
+    eval_steps = max(1, total // max(1, cfg.evaluations)) if by_steps else None
+    has_val = len(val_idx) > 0
+    label = description or model.kind
+    with progress_bar(progress) as bar:
+        task = bar.add_task(label, total=total, completed=min(st.step, total), losses="")
+        while not st.stopped_early:
+            if by_steps and st.step >= total:
+                break
+            if not by_steps and st.epoch >= cfg.epochs:
+                break
+            st.epoch += 1
             model.train(True)
             sums: dict[str, float] = {}
-            steps = 0
+            count = 0
+            shown = ""
             for batch in model.batches(data, cfg.batch_size, gen):
                 for k, v in model.train_step(batch, optimizers).items():
                     sums[k] = sums.get(k, 0.0) + v
-                steps += 1
-            losses = {k: v / max(steps, 1) for k, v in sums.items()}
-            shown = " ".join(f"{k}={v:.3f}" for k, v in losses.items())
-            if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
-                model.train(False)
-                with torch.no_grad():
-                    vloss = model.validation_loss(val if len(val_idx) else data)
-                losses["val"] = vloss
-                shown += f" val={vloss:.3f}"
-                history.append({"epoch": epoch, **{k: round(v, 5) for k, v in losses.items()}})
-                if not model.select_best:
-                    best_loss = vloss  # reported, never used to pick weights or stop
-                elif vloss < best_loss - 1e-4 * abs(best_loss if math.isfinite(best_loss) else 1):
-                    best_loss, bad_evals = vloss, 0
-                    best_state = {k: v.clone() for k, v in model.state_tensors().items()}
-                else:
-                    bad_evals += 1
-                if checkpoint is not None:
-                    _save(
-                        checkpoint,
-                        model,
-                        optimizers,
-                        key,
-                        epoch,
-                        best_loss,
-                        bad_evals,
-                        history,
-                        best_state,
-                        gen,
-                    )
-                if bad_evals >= cfg.patience and epoch >= cfg.min_epochs:
-                    stopped_early = True
-                    bar.update(task, completed=epoch, losses=shown + " (early stop)")
-                    break
-            bar.update(task, completed=epoch, losses=shown)
-    if best_state is not None:
-        model.load_state_tensors(copy.copy(best_state))
+                count += 1
+                st.step += 1
+                for sched in schedulers:
+                    sched.step()
+                model.after_step(st.step, total)
+                shown = " ".join(f"{k}={v / count:.3f}" for k, v in sums.items())
+                bar.update(task, completed=min(st.step, total), losses=_where(st, cfg, shown))
+                if by_steps and (st.step % eval_steps == 0 or st.step >= total):
+                    if has_val or st.step >= total:
+                        shown = _evaluate(model, val, data, has_val, st, cfg, sums, count, history)
+                        _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
+                    if st.stopped_early or st.step >= total:
+                        break
+            if not by_steps and (st.epoch % cfg.eval_every == 0 or st.epoch == cfg.epochs):
+                shown = _evaluate(model, val, data, has_val, st, cfg, sums, count, history)
+                _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
+            suffix = " (early stop)" if st.stopped_early else ""
+            bar.update(task, completed=min(st.step, total), losses=_where(st, cfg, shown) + suffix)
+    if st.best_state is not None:
+        model.load_state_tensors(copy.copy(st.best_state))
         model.to(device)
     model.train(False)
     with torch.no_grad():
         model.finish(data)
     return {
-        "epochs_run": epoch,
-        "epochs_max": cfg.epochs,
-        "stopped_early": stopped_early,
-        "best_val_loss": None if not math.isfinite(best_loss) else round(best_loss, 6),
+        "epochs_run": st.epoch,
+        "epochs_max": cfg.epochs if not by_steps else st.epoch,
+        "steps": st.step,
+        "stopped_early": st.stopped_early,
+        "best_val_loss": None if not math.isfinite(st.best_loss) else round(st.best_loss, 6),
         "train_rows": int(len(train_idx)),
         "val_rows": int(len(val_idx)),
         "history": history,
     }
 
 
-def _save(path, model, optimizers, key, epoch, best_loss, bad_evals, history, best_state, gen):
-    tensors = {f"model.{k}": v for k, v in model.state_tensors().items()}
-    opt_meta = {}
-    for name, opt in optimizers.items():
-        opt_meta[name], opt_tensors = flatten_optimizer(name, opt)
-        tensors.update(opt_tensors)
-    if best_state is not None:
-        tensors.update({f"best.{k}": v for k, v in best_state.items()})
-    tensors["rng.cpu"] = gen.get_state()
-    tensors["rng.torch"] = torch.get_rng_state()
+def _where(st: _State, cfg: TrainConfig, losses: str) -> str:
+    epochs = f"/{cfg.epochs}" if cfg.steps is None else ""
+    return f"epoch {st.epoch}{epochs} {losses}".rstrip()
+
+
+def _evaluate(
+    model: TrainableModel,
+    val: Batch,
+    data: Batch,
+    has_val: bool,
+    st: _State,
+    cfg: TrainConfig,
+    sums: dict[str, float],
+    count: int,
+    history: list[dict[str, float]],
+) -> str:
+    """One evaluation: the validation loss, the best weights so far, the early-stop count."""
+    losses = {k: v / max(count, 1) for k, v in sums.items()}
+    shown = " ".join(f"{k}={v:.3f}" for k, v in losses.items())
+    model.train(False)
+    with torch.no_grad():
+        vloss = model.validation_loss(val if has_val else data)
+    model.train(True)
+    if vloss is None:
+        return shown
+    losses["val"] = vloss
+    shown += f" val={vloss:.3f}"
+    at = {"epoch": st.epoch} if cfg.steps is None else {"epoch": st.epoch, "step": st.step}
+    history.append({**at, **{k: round(v, 5) for k, v in losses.items()}})
+    best = st.best_loss
+    if not model.select_best:
+        st.best_loss = vloss  # reported, never used to pick weights or stop
+        return shown
+    if vloss < best - 1e-4 * abs(best if math.isfinite(best) else 1):
+        st.best_loss, st.bad_evals = vloss, 0
+        st.best_state = {k: v.clone() for k, v in model.state_tensors().items()}
+    else:
+        st.bad_evals += 1
+    min_epochs = cfg.min_epochs if cfg.steps is None else 0
+    if st.bad_evals >= cfg.patience and st.epoch >= min_epochs:
+        st.stopped_early = True
+    return shown
+
+
+def _save(path, model, optimizers, schedulers, key, st: _State, history, gen) -> None:
+    if path is None:
+        return
+    tensors, opt_meta = tensors_of_run(model, optimizers, st.best_state, gen)
     meta = {
         "key": key,
-        "epoch": epoch,
-        "best_loss": best_loss,
-        "bad_evals": bad_evals,
+        "epoch": st.epoch,
+        "step": st.step,
+        "best_loss": st.best_loss,
+        "bad_evals": st.bad_evals,
+        "stopped_early": st.stopped_early,
         "history": history,
         "optimizers": opt_meta,
+        "schedulers": [s.state_dict() for s in schedulers],
     }
     save_checkpoint(path, meta, tensors)
+
+
+def _restore(path, key, model, optimizers, schedulers, gen, st: _State, device) -> list:
+    """Load a checkpoint into the run (refusing one written for other data or settings)."""
+    from synthgen.core.checkpoint import restore_optimizer
+
+    meta, tensors = load_checkpoint(path)
+    if meta.get("key") != key:
+        raise ModelFileError(
+            f"Checkpoint {path} was written for other data or settings; it cannot be resumed. "
+            f"Delete it, or run without {param('resume')} to start afresh.",
+            param="resume",
+        )
+    try:
+        model.load_state_tensors({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        model.to(device)
+        for name, opt in optimizers.items():
+            restore_optimizer(name, opt, meta["optimizers"][name], tensors)
+        for sched, state in zip(schedulers, meta.get("schedulers", []), strict=False):
+            sched.load_state_dict(state)
+        best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+        st.best_state = best or None
+        st.epoch, st.best_loss = int(meta["epoch"]), float(meta["best_loss"])
+        st.step = int(meta.get("step", 0))
+        st.bad_evals = int(meta["bad_evals"])
+        st.stopped_early = bool(meta.get("stopped_early", False))
+        gen.set_state(tensors["rng.cpu"])
+        torch.set_rng_state(tensors["rng.torch"])
+        return list(meta["history"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise ModelFileError(
+            f"Checkpoint {path} cannot be resumed ({err}); delete it to start training afresh."
+        ) from None

@@ -1,4 +1,5 @@
-"""What every model provides to the one training loop (``GenerativeModel``)."""
+"""What every network provides to the one training loop (``TrainableModel``): generators,
+detectors' autoencoders and judges alike."""
 
 from __future__ import annotations
 
@@ -16,9 +17,16 @@ Batch: TypeAlias = torch.Tensor | tuple[torch.Tensor, ...]
 label codes); a batch has the same form."""
 
 
-class GenerativeModel(ABC):
+class TrainableModel(ABC):
     """A torch model the training loop in ``train.py`` drives: named modules built from a
-    dataclass config, optimizers, mini-batches and one optimisation step at a time."""
+    dataclass config, optimizers, mini-batches and one optimisation step at a time.
+
+    Hooks with defaults: ``prepare`` (once, with the training data), ``batches`` and
+    ``steps_per_epoch`` (one epoch of mini-batches), ``make_schedulers`` (learning-rate
+    schedules stepped after every step), ``after_step`` (e.g. weight snapshots),
+    ``validation_loss`` (early stopping; ``None`` where there is nothing to rank) and
+    ``finish`` (once, after training).
+    """
 
     kind: ClassVar[str]
     config_cls: ClassVar[type]
@@ -65,7 +73,7 @@ class GenerativeModel(ABC):
         if unexpected:
             raise KeyError(f"unexpected tensors {unexpected[:3]}")
 
-    def to(self, device: torch.device) -> GenerativeModel:
+    def to(self, device: torch.device) -> TrainableModel:
         self.device = device
         for module in self.modules().values():
             module.to(device)
@@ -103,15 +111,29 @@ class GenerativeModel(ABC):
             idx = perm[start : start + batch_size]
             yield tuple(t[idx] for t in data) if isinstance(data, tuple) else data[idx]
 
+    def steps_per_epoch(self, n_rows: int, batch_size: int) -> int:
+        """How many batches ``batches`` yields for ``n_rows`` rows (for planning and progress)."""
+        return len(range(0, max(n_rows - batch_size // 2, min(n_rows, 1)), batch_size))
+
+    def make_schedulers(
+        self, optimizers: dict[str, torch.optim.Optimizer], total_steps: int
+    ) -> list[Any]:
+        """Learning-rate schedulers stepped after every optimiser step (none by default)."""
+        return []
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        """Called after every optimiser step (``step`` counts from 1)."""
+
     @abstractmethod
     def train_step(
         self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer]
     ) -> dict[str, float]:
         """One optimisation step; returns losses to show on the progress bar."""
 
-    @abstractmethod
-    def validation_loss(self, data: Batch) -> float:
-        """Loss on the held-out slice (lower is better) for early stopping."""
+    def validation_loss(self, data: Batch) -> float | None:
+        """Loss on the held-out slice (lower is better) for early stopping; ``None`` when the
+        model has no validation figure."""
+        return None
 
     def finish(self, data: Batch) -> None:
         """Called once after training with the full training data (e.g. fit a latent prior)."""
@@ -129,3 +151,18 @@ def update_average(average: nn.Module, live: nn.Module, step: int, decay: float)
         avg.lerp_(p, rate)
     for avg, buf in zip(average.buffers(), live.buffers(), strict=True):
         avg.copy_(buf)
+
+
+class DropLastBatches:
+    """Epochs of full mini-batches in a fresh random order (a last partial batch is dropped)."""
+
+    def steps_per_epoch(self, n_rows: int, batch_size: int) -> int:
+        return max(1, n_rows // batch_size)
+
+    def batches(self, data, batch_size, generator):
+        first = data[0] if isinstance(data, tuple) else data
+        n = first.shape[0]
+        order = torch.randperm(n, generator=generator).to(first.device)
+        for start in range(0, max(n - batch_size + 1, 1), batch_size):
+            idx = order[start : start + batch_size]
+            yield tuple(t[idx] for t in data) if isinstance(data, tuple) else data[idx]

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import DataError
-from synthgen.images.io.read import IMAGE_SUFFIXES, _walk_files, decode_image, read_images
+from synthgen.images.io.read import IMAGE_SUFFIXES, decode_image, read_images, walk_files
 from synthgen.schema import FolderSource, ImageSchema, ImageShape, LabelSpec, NpzSource
 
 MAX_LABELS = 1000  # more distinct labels than this is not a class label
@@ -136,7 +136,7 @@ def _check_size(path: Path, height: int, width: int) -> None:
 
 
 def _infer_folder(root: Path, name: str) -> ImageSchema:
-    files = _walk_files(root)
+    files = walk_files(root)
     folders = sorted(e.name for e in root.iterdir() if e.is_dir() and not e.name.startswith("."))
     loose = [f for f in files if len(f.parts) == 1]
     if folders and loose:

@@ -10,7 +10,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from synthgen.core.html import write_json
 from synthgen.errors import OutputError
+from synthgen.jobs.generate import generate_to_file
+from synthgen.outputs import atomic_output, check_output
+from synthgen.schema import load_table_schema
+from synthgen.tabular.evaluate.evaluation import run_evaluation
+from synthgen.tabular.evaluate.report import write_html
+from synthgen.tabular.io import read_table
+from synthgen.tabular.synthesizer import TabularSynthesizer
 
 console = Console(stderr=True)
 HOLDOUT_ROWS = 1000
@@ -23,21 +31,19 @@ def demo_paths() -> tuple[Path, Path]:
 
 
 def run_demo(
-    output_dir: Path, *, model: str = "vae", overwrite: bool = False, epochs: int | None = None
+    output_dir: Path,
+    *,
+    model: str = "vae",
+    overwrite: bool = False,
+    epochs: int | None = None,
+    threads: int | None = None,
+    progress: bool = True,
 ) -> dict:
     """Fit ``model`` on 4,000 embedded rows, generate 4,000, evaluate against 1,000 held out.
 
     Writes the model, the synthetic CSV, ``metrics.json`` and ``report.html`` to ``output_dir``
     (each atomically) and returns the summary figures.
     """
-    from synthgen.jobs.fit import load_table_schema
-    from synthgen.outputs import atomic_output, check_output
-    from synthgen.tabular.evaluate.evaluation import run_evaluation
-    from synthgen.tabular.evaluate.report import write_html, write_json
-    from synthgen.tabular.io.read import read_table
-    from synthgen.tabular.sampler import generate_to_file
-    from synthgen.tabular.synthesizer import TabularSynthesizer
-
     data_path, schema_path = demo_paths()
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
@@ -57,7 +63,9 @@ def run_demo(
     train = frame.iloc[order[HOLDOUT_ROWS:]].reset_index(drop=True)
     console.print(f"[bold]synthgen demo[/]: {len(train)} training rows, {len(holdout)} held out")
 
-    synth = TabularSynthesizer(model, epochs=epochs, seed=0).fit(train, schema)
+    synth = TabularSynthesizer(
+        model, epochs=epochs, random_state=0, threads=threads, progress=progress
+    ).fit(train, schema)
     synth.save(model_path, overwrite=overwrite)
     fit_s = synth.fit_seconds_
     t = time.perf_counter()
@@ -66,7 +74,9 @@ def run_demo(
     )
     gen_s = time.perf_counter() - t
     synthetic = read_table(synthetic_path, schema)
-    ev = run_evaluation(train, synthetic, schema, holdout=holdout, target=schema.target)
+    ev = run_evaluation(
+        train, synthetic, schema, holdout=holdout, target=schema.target, progress=progress
+    )
     with atomic_output(json_path, overwrite=overwrite) as tmp:
         write_json(ev.doc, tmp)
     with atomic_output(html_path, overwrite=overwrite) as tmp:

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import hmac
 import logging
-import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-import anyio
-import pandas as pd
-import torch
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
@@ -24,28 +21,27 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
 
 from synthgen._version import __version__
 from synthgen.errors import ModelFileError, SynthgenError
+from synthgen.jobs.generate import MEDIA_TYPES
 from synthgen.schema import category_label
-from synthgen.service.encode import MEDIA_TYPES, ChunkEncoder
 from synthgen.service.limits import BodyLimitMiddleware, Limits, SlotLimiter
 from synthgen.service.registry import NAME_PATTERN, ModelRegistry, NotFound, WrongKind
+from synthgen.service.streams import (
+    Stream,
+    file_body,
+    generation_body,
+    once,
+    score_upload,
+    start_generation,
+    upload_format,
+)
 
 log = logging.getLogger("synthgen.service")
 
 Format = Literal["csv", "jsonl", "parquet"]
 _SUFFIX = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
-_UPLOAD_TYPES = {
-    "text/csv": "csv",
-    "application/csv": "csv",
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-    "application/json-lines": "jsonl",
-    "application/vnd.apache.parquet": "parquet",
-    "application/x-parquet": "parquet",
-}
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -57,8 +53,6 @@ _STATUS_CODES = {
     429: "too_many_requests",
 }
 _SCORE_CHUNK_ROWS = 50_000
-_SPOOL_BYTES = 8 * 1024 * 1024
-_READ_BLOCK = 1024 * 1024
 
 ModelName = PathParam(
     ..., pattern=NAME_PATTERN, description="Model file name in MODELS_DIR, without '.synth'."
@@ -76,7 +70,11 @@ class GenerateRequest(BaseModel):
         description="COLUMN -> VALUE every row must satisfy (categorical, boolean, integer).",
     )
     seed: int | None = Field(
-        None, ge=0, le=2**63 - 1, description="Random seed [default: the model's fit seed]."
+        None,
+        ge=0,
+        le=2**63 - 1,
+        description="Random seed [default: a fresh one per request, echoed in the "
+        "X-Synthgen-Seed header so a request can be repeated].",
     )
     format: Format = Field("csv", description="csv, jsonl or parquet.")
 
@@ -91,36 +89,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for code, name in _STATUS_CODES.items()
     if code in (401, 404, 413, 422, 429)
 }
-
-
-class _Stream(StreamingResponse):
-    """A streamed response that always closes its body and frees its slot, even when the
-    client goes away before or during the body."""
-
-    def __init__(self, content: AsyncIterator[bytes], *, on_close: Callable[[], None], **kw):
-        super().__init__(content, **kw)
-        self._on_close = on_close
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            try:
-                await self.body_iterator.aclose()  # type: ignore[attr-defined]
-            finally:
-                self._on_close()
-
-
-def _once(fn: Callable[[], None]) -> Callable[[], None]:
-    done = False
-
-    def run() -> None:
-        nonlocal done
-        if not done:
-            done = True
-            fn()
-
-    return run
 
 
 def _condition_text(value: str | int | float | bool) -> str:
@@ -235,7 +203,7 @@ def create_app(
                 f"The server is running its maximum of {limits.max_concurrent} generation(s) "
                 f"with {slots.waiting} more waiting, and this request got no turn within "
                 f"{limits.queue_seconds:g} s (or the line of {limits.max_waiting} was full); "
-                "retry later (--max-concurrent and --queue-seconds raise the limits).",
+                "retry later (the server's --max-concurrent and --queue-seconds raise the limits).",
                 headers={"Retry-After": "1"},
             )
         state["active"] += 1
@@ -244,7 +212,7 @@ def create_app(
             state["active"] -= 1
             slots.release()
 
-        return _once(release)
+        return once(release)
 
     # --- routes --------------------------------------------------------------------------------
     @app.get("/health", tags=["service"])
@@ -300,11 +268,17 @@ def create_app(
                 "per request (--max-rows); ask in several requests with different seeds.",
             )
         conditions = {k: _condition_text(v) for k, v in body.conditions.items()}
-        seed = synth.seed if body.seed is None else body.seed
+        if getattr(synth, "data", "table") != "table":
+            raise WrongKind(
+                f"Model '{name}' generates images; this endpoint streams table rows (generate "
+                "images with synthgen generate)."
+            )
+        # a fresh seed per request unless one is given; echoed so that the rows can be repeated
+        seed = secrets.randbelow(2**63) if body.seed is None else body.seed
         release = await take_slot()
         try:
             chunks, encoder, first = await run_in_threadpool(
-                _start_generation,
+                start_generation,
                 synth,
                 conditions,
                 seed,
@@ -315,8 +289,8 @@ def create_app(
         except BaseException:
             release()
             raise
-        stream = _generation_body(request, chunks, encoder, first, name)
-        return _Stream(
+        stream = generation_body(request, chunks, encoder, first, name)
+        return Stream(
             stream,
             on_close=release,
             media_type=MEDIA_TYPES[body.format],
@@ -364,7 +338,7 @@ def create_app(
     ) -> StreamingResponse:
         """Score uploaded rows with an anomaly detector; returns the scored rows."""
         detector, lock = await run_in_threadpool(registry.get, name, "detector")
-        fmt_in = _upload_format(request.headers.get("content-type", ""))
+        fmt_in = upload_format(request.headers.get("content-type", ""))
         data = await request.body()
         if not data:
             raise HTTPException(422, "The request body is empty; send the rows to score.")
@@ -380,12 +354,12 @@ def create_app(
         release = await take_slot()
         try:
             out, rows, flagged, cut = await run_in_threadpool(
-                _score_upload, detector, lock, data, fmt_in, fmt_out, contamination, threshold
+                score_upload, detector, lock, data, fmt_in, fmt_out, contamination, threshold
             )
         finally:
             release()
-        return _Stream(
-            _file_body(out),
+        return Stream(
+            file_body(out),
             on_close=out.close,
             media_type=MEDIA_TYPES[fmt_out],
             headers={
@@ -396,120 +370,3 @@ def create_app(
         )
 
     return app
-
-
-# --- generation ------------------------------------------------------------------------------
-def _start_generation(
-    synth, conditions: dict[str, str], seed: int, rows: int, chunk_rows: int, fmt: str
-) -> tuple[Iterator[pd.DataFrame], ChunkEncoder, bytes]:
-    """Check the conditions (UsageError -> 422), draw and encode the first chunk (so a
-    GenerationError on the first chunk is a 422 too, before any byte is sent)."""
-    from synthgen.tabular.sampler import Sampler
-
-    try:
-        with torch.no_grad():
-            sampler = Sampler(synth, conditions, seed=seed)  # each request: its own generators
-            chunks = sampler.chunks(rows, chunk_rows)
-            encoder = ChunkEncoder(fmt, synth.schema_)
-            try:
-                first = encoder.encode(next(chunks))
-            except BaseException:
-                chunks.close()
-                raise
-    except SynthgenError as err:  # the Sampler words its messages for the CLI's flags
-        err.message = err.message.replace("--condition ", "condition ").replace("--rows", "rows")
-        raise
-    return chunks, encoder, first
-
-
-def _step(chunks: Iterator[pd.DataFrame], encoder: ChunkEncoder) -> tuple[bytes, bool]:
-    with torch.no_grad():
-        chunk = next(chunks, None)
-    if chunk is None:
-        return encoder.finish(), True
-    return encoder.encode(chunk), False
-
-
-async def _generation_body(
-    request: Request,
-    chunks: Iterator[pd.DataFrame],
-    encoder: ChunkEncoder,
-    first: bytes,
-    name: str,
-) -> AsyncIterator[bytes]:
-    finished = False
-    try:
-        yield first
-        while True:
-            if await request.is_disconnected():
-                log.info("client left; generation from '%s' stopped", name)
-                return
-            data, finished = await anyio.to_thread.run_sync(_step, chunks, encoder)
-            if data:
-                yield data
-            if finished:
-                return
-    except SynthgenError as err:  # mid-stream: the status is sent; cut the stream short
-        log.warning("generation from '%s' failed midway: %s", name, err.message)
-        raise
-    finally:
-        if not finished:
-            chunks.close()
-
-
-# --- scoring -----------------------------------------------------------------------------------
-def _upload_format(content_type: str) -> str | None:
-    return _UPLOAD_TYPES.get(content_type.split(";")[0].strip().lower())
-
-
-def _score_upload(
-    detector,
-    lock,
-    data: bytes,
-    fmt_in: str,
-    fmt_out: str,
-    contamination: float | None,
-    threshold: float | None,
-):
-    """Score the whole upload into a spooled file first (all or nothing: a bad row anywhere
-    is a 422, never a cut stream). Returns (file, rows, flagged, threshold)."""
-    from synthgen.tabular.anomaly.detector import FLAG
-    from synthgen.tabular.anomaly.stream import read_chunks, score_chunks
-
-    cut = detector.threshold(contamination=contamination, threshold=threshold)
-    schema = detector.schema_
-    out = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
-    rows = flagged = 0
-    with tempfile.TemporaryDirectory(prefix="synthgen-score-") as tmp:
-        path = Path(tmp) / f"upload.{fmt_in}"
-        path.write_bytes(data)
-        del data
-
-        typed_chunks = read_chunks(detector, path, _SCORE_CHUNK_ROWS, source="The uploaded data")
-
-        encoder = ChunkEncoder(fmt_out, schema)
-        try:
-            with lock, torch.no_grad():
-                for scored in score_chunks(detector, typed_chunks, cut):
-                    rows += len(scored)
-                    flagged += int(scored[FLAG].sum())
-                    out.write(encoder.encode(scored))
-            out.write(encoder.finish())
-        except SynthgenError as err:
-            out.close()
-            msg = err.message.replace(f"Data file {path}", "The uploaded data")
-            err.message = msg.replace(str(path), "the uploaded data")
-            raise
-        except BaseException:
-            out.close()
-            raise
-    out.seek(0)
-    return out, rows, flagged, float(cut)
-
-
-async def _file_body(fh) -> AsyncIterator[bytes]:
-    while True:
-        block = await anyio.to_thread.run_sync(fh.read, _READ_BLOCK)
-        if not block:
-            return
-        yield block

@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 import re
 import threading
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from synthgen.errors import ModelFileError
-from synthgen.schema import TableSchema, parse_schema
+from synthgen.jobs.kinds import load_estimator, model_summary
+from synthgen.schema import TableSchema
 
 SUFFIX = ".synth"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _NAME_RE = re.compile(NAME_PATTERN)
-_MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 class NotFound(Exception):
@@ -39,15 +38,6 @@ class WrongKind(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def family(kind: str) -> str:
-    """'generator' for table models, 'detector' for anomaly detectors, else 'other'."""
-    if kind.startswith("table-"):
-        return "generator"
-    if kind.startswith("anomaly-"):
-        return "detector"
-    return "other"
 
 
 @dataclass(frozen=True)
@@ -198,34 +188,17 @@ class ModelRegistry:
         return value
 
     def _read_info(self, name: str, path: Path, key: _Key) -> ModelInfo:
-        try:
-            with zipfile.ZipFile(path) as zf:
-                if zf.getinfo("manifest.json").file_size > _MAX_MANIFEST_BYTES:
-                    raise ModelFileError(f"Model file {path}: its manifest is implausibly large.")
-                manifest = json.loads(zf.read("manifest.json"))
-        except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
-            raise ModelFileError(
-                f"Model file {path} is not a readable synthgen model file."
-            ) from None
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("kind"), str):
-            raise ModelFileError(f"Model file {path} has no valid manifest.")
-        from synthgen.errors import SchemaError
-
-        try:
-            schema = parse_schema(manifest.get("schema"), f"in {path}")
-        except SchemaError as err:
-            raise ModelFileError(err.message) from None
-        kind = manifest["kind"]
+        summary = model_summary(path)
         return ModelInfo(
             name=name,
-            kind=kind,
-            family=family(kind),
-            schema=_schema_detail(schema),
-            training=_json_safe(manifest.get("training") or {}),
-            format_version=int(manifest.get("format_version") or 0),
+            kind=summary["kind"],
+            family=summary["role"],
+            schema=_schema_detail(summary["schema"]),
+            training=_json_safe(summary["training"]),
+            format_version=int(summary["format_version"] or 0),
             size_bytes=key.size,
-            weights_sha256=str(manifest.get("weights_sha256", "")),
-            libraries=_json_safe(manifest.get("libraries") or {}),
+            weights_sha256=summary["weights_sha256"],
+            libraries=_json_safe(summary["libraries"]),
         )
 
     def infos(self) -> list[ModelInfo | dict[str, str]]:
@@ -251,7 +224,7 @@ class ModelRegistry:
             hint = where.get(info.family, "")
             raise WrongKind(
                 f"Model '{name}' is of kind '{info.kind}', not a "
-                f"{'table generator' if want == 'generator' else 'table anomaly detector'}"
+                f"{'generator' if want == 'generator' else 'anomaly detector'}"
                 + (f"; use {hint.format(name=name)}." if hint else ".")
             )
         path = self.resolve(name)
@@ -276,13 +249,7 @@ class ModelRegistry:
             return model, entry[2]
 
     def _load(self, path: Path, want: str) -> Any:
-        if want == "generator":
-            from synthgen.tabular.synthesizer import TabularSynthesizer
-
-            return TabularSynthesizer.load(path, device=self.device)
-        from synthgen.tabular.anomaly import AnomalyDetector
-
-        return AnomalyDetector.load(path, device=self.device)
+        return load_estimator(path, want, device=self.device)
 
     @property
     def loaded_count(self) -> int:

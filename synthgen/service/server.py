@@ -8,7 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
-from synthgen.errors import UsageError
+from synthgen.errors import UsageError, param
 from synthgen.service.limits import Limits
 
 MIN_TOKEN_CHARS = 16
@@ -18,7 +18,9 @@ def _addresses(host: str, port: int) -> list[tuple]:
     try:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as err:
-        raise UsageError(f"--host {host}: cannot resolve the address ({err.strerror}).") from None
+        raise UsageError(
+            f"{param('host')} {host}: cannot resolve the address ({err.strerror})."
+        ) from None
 
 
 def is_loopback(host: str, port: int = 0) -> bool:
@@ -33,7 +35,9 @@ def token_from_env(var: str | None) -> str | None:
         return None
     value = os.environ.get(var, "")
     if not value.strip():
-        raise UsageError(f"--token-env {var}: the environment variable {var} is not set or empty.")
+        raise UsageError(
+            f"{param('token_env')} {var}: the environment variable {var} is not set or empty."
+        )
     return value.strip()
 
 
@@ -47,15 +51,16 @@ def check_bind(host: str, port: int, token: str | None) -> None:
     if token is None and not is_loopback(host, port):
         raise UsageError(
             f"Refusing to listen on {host}, which other machines can reach, without a bearer "
-            "token. Put a token in an environment variable and pass --token-env VAR, or keep "
-            "the default --host 127.0.0.1."
+            f"token. Put a token in an environment variable and pass {param('token_env')} VAR, "
+            "or keep "
+            f"the default {param('host')} 127.0.0.1."
         )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening socket (so a busy port is a clear error, not a uvicorn log line)."""
     if not 0 <= port <= 65535:
-        raise UsageError(f"--port {port} is not a TCP port (0-65535).")
+        raise UsageError(f"{param('port')} {port} is not a TCP port (0-65535).")
     family, kind, proto, _, addr = _addresses(host, port)[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -49,7 +49,7 @@ class OutputValidator:
         """Validate every row of a chunk. A typed chunk (what generation yields) is checked in
         a few vectorised passes per column; one that is not typed, or that fails, goes through
         the full conversion check of ``validate_frame``, which also words the problems."""
-        from synthgen.tabular.io.read import validate_frame
+        from synthgen.tabular.io import validate_frame
 
         if not typed_chunk_ok(chunk, self.schema):
             try:

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.errors import DataError, SchemaError
+from synthgen.errors import DataError, SchemaError, param
 from synthgen.schema import DEFAULT_MISSING, ColumnSpec, TableSchema, category_label
-from synthgen.tabular.io.read import read_raw
+from synthgen.tabular.io import read_raw
 
 __all__ = ["infer_schema", "MISSING_CANDIDATES", "DATETIME_FORMATS"]
 
@@ -113,7 +113,9 @@ def infer_schema(
         raise DataError(f"{source} has duplicate column name(s): {', '.join(dups)}.")
     if target is not None and target not in names:
         raise DataError(
-            f"--target '{target}' is not a column of {source}; columns are: {', '.join(names)}."
+            f"{param('target')} '{target}' is not a column of {source}; columns are: "
+            f"{', '.join(names)}.",
+            param="target",
         )
 
     specs: list[ColumnSpec] = []
@@ -147,7 +149,7 @@ def infer_schema(
         tspec = columns[t]
         if tspec.type == "id":
             raise DataError(
-                f"--target '{target}' looks like an id column (every value is unique); "
+                f"{param('target')} '{target}' looks like an id column (every value is unique); "
                 "a target must be a label or a measure."
             )
         if tspec.type in ("categorical", "boolean"):

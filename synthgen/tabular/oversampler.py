@@ -153,7 +153,7 @@ class SyntheticOverSampler(_Base):
 
     def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
         from synthgen.tabular.infer import infer_schema
-        from synthgen.tabular.io.read import validate_frame
+        from synthgen.tabular.io import validate_frame
         from synthgen.tabular.synthesizer import TabularSynthesizer
 
         frame, labels = self._frame(X, y)

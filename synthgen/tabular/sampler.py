@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +18,7 @@ import pyarrow.compute as pc
 import torch
 
 from synthgen.dtypes import STRING_DTYPE
-from synthgen.errors import GenerationError, UsageError
+from synthgen.errors import GenerationError, UsageError, param
 from synthgen.schema import (
     InequalityConstraint,
     RangeConstraint,
@@ -31,17 +29,6 @@ from synthgen.tabular.transform.categorical import OTHER
 
 MAX_ATTEMPT_FACTOR = 50  # rejection draws at most this many candidate rows per requested row
 PROBE_ROWS = 2_000
-
-
-def parse_conditions(items: list[str] | None) -> dict[str, str]:
-    """``["sex=Female", "income=>50K"]`` -> dict; the first '=' splits name from value."""
-    out: dict[str, str] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UsageError(f"--condition '{item}' must look like COLUMN=VALUE.")
-        name, value = item.split("=", 1)
-        out[name.strip()] = value.strip()
-    return out
 
 
 class Sampler:
@@ -71,11 +58,13 @@ class Sampler:
         rejected: dict[str, Any] = {}
         model_cols = self.model.conditionable
         one_only = self.model.kind == "cgan"  # a CTGAN cond vector carries one column
+        where = param("conditions")
         for name, raw in conditions.items():
             if name not in names:
                 raise UsageError(
-                    f"--condition names column '{name}', which the model does not generate; "
-                    f"columns: {', '.join(names)}."
+                    f"{where} names column '{name}', which the model does not generate; "
+                    f"columns: {', '.join(names)}.",
+                    param="conditions",
                 )
             spec = self.schema.column(name)
             if spec.type in ("categorical", "boolean"):
@@ -84,8 +73,9 @@ class Sampler:
                 if value not in known:
                     shown = ", ".join(map(str, known[:30])) + (" ..." if len(known) > 30 else "")
                     raise UsageError(
-                        f"--condition {name}={raw}: '{raw}' is not a value the model knows for "
-                        f"'{name}'. Known values: {shown}."
+                        f"{where} {name}={raw}: '{raw}' is not a value the model knows for "
+                        f"'{name}'. Known values: {shown}.",
+                        param="conditions",
                     )
                 slot = self.transformer.category_index(name, value)
                 own_slot = self._slot_label(name, slot) == value  # not a grouped "other" slot
@@ -98,22 +88,28 @@ class Sampler:
                     number = float(raw)
                 except ValueError:
                     raise UsageError(
-                        f"--condition {name}={raw}: '{raw}' is not a number."
+                        f"{where} {name}={raw}: '{raw}' is not a number.",
+                        param="conditions",
                     ) from None
                 if not number.is_integer():
-                    raise UsageError(f"--condition {name}={raw}: '{name}' holds integers.")
+                    raise UsageError(
+                        f"{where} {name}={raw}: '{name}' holds integers.",
+                        param="conditions",
+                    )
                 lo = spec.min if spec.min is not None else -math.inf
                 hi = spec.max if spec.max is not None else math.inf
                 if not lo <= number <= hi:
                     raise UsageError(
-                        f"--condition {name}={raw}: outside the column's range [{lo:g}, {hi:g}]."
+                        f"{where} {name}={raw}: outside the column's range [{lo:g}, {hi:g}].",
+                        param="conditions",
                     )
                 rejected[name] = int(number)
             else:
                 raise UsageError(
-                    f"--condition {name}=...: '{name}' is {spec.type}; exact conditions are "
+                    f"{where} {name}=...: '{name}' is {spec.type}; exact conditions are "
                     "supported on categorical, boolean and integer columns (use a range "
-                    "constraint in the schema for continuous ones)."
+                    "constraint in the schema for continuous ones).",
+                    param="conditions",
                 )
         return fixed, rejected
 
@@ -189,7 +185,9 @@ class Sampler:
     def chunks(self, n: int, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
         """Yield chunks that add up to exactly ``n`` rows, or raise GenerationError."""
         if n <= 0:
-            raise UsageError(f"--rows must be a positive number of rows, got {n}.")
+            raise UsageError(
+                f"{param('rows')} must be a positive number of rows, got {n}.", param="rows"
+            )
         needs_filter = (
             bool(self.rejected)
             or self._combos
@@ -269,61 +267,3 @@ def _discrete_label(raw: str, col_type: str) -> str:
         if low in ("false", "f", "no", "n", "0"):
             return "False"
     return raw
-
-
-def generate_to_file(
-    model_path: str | Path,
-    rows: int,
-    output: str | Path,
-    *,
-    fmt: str | None = None,
-    conditions: dict[str, str] | None = None,
-    seed: int | None = None,
-    device: str = "auto",
-    overwrite: bool = False,
-    chunk_rows: int = 100_000,
-    progress: bool = True,
-    validate: bool = True,
-) -> dict[str, Any]:
-    """Generate ``rows`` rows from a model file into ``output`` (atomic, streamed)."""
-    from rich.progress import Progress
-
-    from synthgen.outputs import atomic_output, check_output
-    from synthgen.tabular.checks import OutputValidator
-    from synthgen.tabular.io.read import TableWriter, table_format
-    from synthgen.tabular.synthesizer import TabularSynthesizer
-
-    if rows <= 0:
-        raise UsageError(f"--rows must be a positive number of rows, got {rows}.")
-    check_output(output, overwrite=overwrite, inputs=[model_path])
-    fmt = table_format(output, fmt)
-    synth = TabularSynthesizer.load(model_path, device=device)
-    chunks = synth.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows)  # checks now
-    # great-expectations is imported only when the rows are done: importing it in a thread
-    # while they are drawn holds the GIL against the generator and was slower overall
-    validator = OutputValidator(synth.schema_, rows, seed=0) if validate else None
-    with atomic_output(output, overwrite=overwrite, inputs=[model_path]) as tmp:
-        with (
-            TableWriter(tmp, fmt, synth.schema_) as writer,
-            Progress(disable=not progress) as bar,
-            ThreadPoolExecutor(1, thread_name_prefix="synthgen-write") as pool,
-        ):
-            task = bar.add_task("generating", total=rows)
-
-            def store(chunk: pd.DataFrame) -> None:
-                if validator is not None:
-                    validator.check(chunk)
-                writer.write(chunk)
-                bar.advance(task, len(chunk))
-
-            # one chunk is checked and written (mostly in Arrow, without the GIL) while the
-            # next is drawn; at most one is pending, so memory stays flat
-            pending: Future | None = None
-            for chunk in chunks:
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(store, chunk)
-            if pending is not None:
-                pending.result()
-        result = validator.finish(output) if validator is not None else None
-    return {"rows": rows, "output": str(output), "format": fmt, "validation": result}

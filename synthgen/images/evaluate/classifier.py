@@ -1,10 +1,9 @@
-"""A small CNN image classifier: the feature space and the judge of image evaluation.
+"""The judge: a small CNN image classifier giving image evaluation its feature space, its
+conditional accuracy and its TSTR/TRTR accuracies.
 
 Usage::
 
-    from synthgen.images.evaluate.classifier import ImageClassifier
-
-    clf = ImageClassifier(seed=0).fit(train_set, n_classes=10)  # train_set: ImageSet
+    clf = ImageClassifier(random_state=0).fit(train_set, schema)  # labels required
     clf.predict(test_set)          # int64 label codes, shape (N,)
     clf.predict_proba(test_set)    # float32 (N, n_classes)
     clf.score(test_set)            # accuracy against test_set.labels
@@ -12,8 +11,8 @@ Usage::
 
 Works for any ``H x W`` with 1 or 3 channels. Three conv-BN-ReLU layers (32, 64, 64 maps;
 2x2 max-pooling after the first two while the map is at least 4 pixels wide), an adaptive
-average pool capped at 7x7, a 128-d ReLU embedding and a linear head. Trained with
-AdamW, a one-cycle learning rate and random shifts of up to 1/14 of the image side, for
+average pool capped at 7x7, a 128-d ReLU embedding and a linear head. Trained in the one loop
+with AdamW, a one-cycle learning rate and random shifts of up to 1/14 of the image side, for
 ``epochs`` epochs but at least ``min_steps`` batches (small sets get more epochs). The same
 seed, data and device give the same weights on CPU.
 """
@@ -21,24 +20,33 @@ seed, data and device give the same weights on CPU.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from synthgen.errors import DataError, UsageError
-from synthgen.images.data import ImageSet
+from synthgen.core.configs import config_from_dict
+from synthgen.core.detector import step_budget
+from synthgen.core.estimator import Estimator
+from synthgen.core.kinds import Kind, Plan, register, register_estimator
+from synthgen.core.modelfile import LoadedModel
+from synthgen.core.train import TrainConfig, fit_model
+from synthgen.core.trainable import DropLastBatches, TrainableModel
+from synthgen.device import resolve_device
+from synthgen.errors import DataError, UsageError, param
+from synthgen.images.data import ImageSet, label_values
+from synthgen.images.models.base import to_unit
+from synthgen.schema import ImageSchema
 
 
 @dataclass
 class ClassifierConfig:
-    """Hyper-parameters of ``ImageClassifier`` (defaults: ~98-99 % on MNIST10k in 4 epochs)."""
+    """The judge's options (``model_options``; defaults: ~98-99 % on MNIST10k in 4 epochs)."""
 
     width: int = 32
     embed_dim: int = 128
-    epochs: int = 4
-    batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
     dropout: float = 0.3
@@ -48,10 +56,9 @@ class ClassifierConfig:
 
 
 class _Net(nn.Module):
-    def __init__(
-        self, channels: int, height: int, width: int, n_classes: int, cfg: ClassifierConfig
-    ):
+    def __init__(self, cfg: ClassifierConfig, shape: tuple[int, int, int], n_classes: int):
         super().__init__()
+        height, width, channels = shape
         w = cfg.width
 
         def block(cin: int, cout: int) -> list[nn.Module]:
@@ -97,85 +104,151 @@ def _shift(x: torch.Tensor, max_px: int, gen: torch.Generator) -> torch.Tensor:
     return pad.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 
-class ImageClassifier:
-    """Small CNN classifier on ``ImageSet`` s (see the module docstring for usage)."""
+def _shift(x: torch.Tensor, max_px: int, gen: torch.Generator) -> torch.Tensor:
+    """Shift each image by whole pixels in ``[-max_px, max_px]``, filling with the background."""
+    if max_px <= 0:
+        return x
+    n, _, h, w = x.shape
+    pad = F.pad(x, (max_px, max_px, max_px, max_px), value=-1.0)
+    dy = torch.randint(0, 2 * max_px + 1, (n,), generator=gen)
+    dx = torch.randint(0, 2 * max_px + 1, (n,), generator=gen)
+    rows = (dy[:, None] + torch.arange(h)[None, :]).to(x.device)  # (n, h)
+    cols = (dx[:, None] + torch.arange(w)[None, :]).to(x.device)  # (n, w)
+    idx = torch.arange(n, device=x.device)[:, None, None]
+    return pad.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+class ClassifierNet(DropLastBatches, TrainableModel):
+    """The CNN as the loop trains it: cross-entropy on shifted images, one-cycle AdamW."""
+
+    kind = "cnn"
+    config_cls = ClassifierConfig
+
+    def __init__(
+        self, config: ClassifierConfig, shape: tuple[int, int, int], n_classes: int, seed: int
+    ) -> None:
+        super().__init__(config)
+        self.shape, self.n_classes, self.seed = tuple(shape), int(n_classes), seed
+        self.net = _Net(config, self.shape, self.n_classes)
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"net": self.net}
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        return {
+            "net": torch.optim.AdamW(self.net.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        }
+
+    def make_schedulers(self, optimizers, total_steps: int) -> list[Any]:
+        sched = torch.optim.lr_scheduler.OneCycleLR
+        return [sched(optimizers["net"], max_lr=self.config.lr, total_steps=total_steps)]
+
+    def prepare(self, data) -> None:
+        self._gen = torch.Generator().manual_seed(self.seed)
+        self._max_px = int(round(self.config.shift * min(self.shape[0], self.shape[1])))
+
+    def train_step(self, batch, optimizers):
+        images, labels = batch
+        x = _shift(to_unit(images), self._max_px, self._gen)
+        loss = F.cross_entropy(self.net(x), labels)
+        optimizers["net"].zero_grad(set_to_none=True)
+        loss.backward()
+        optimizers["net"].step()
+        return {"loss": float(loss.detach())}
+
+
+@register_estimator
+class ImageClassifier(Estimator):
+    """Small CNN classifier of ``ImageSet`` s (see the module docstring for usage).
+
+    Parameters: ``model`` (``cnn``), ``epochs``, ``batch_size``, ``random_state`` (``seed`` an
+    alias), ``device``, ``progress``, ``model_options`` (see :class:`ClassifierConfig`),
+    ``threads``. ``fit(images, schema)`` learns the schema's label.
+    """
+
+    data: ClassVar[str] = "image"
+    role: ClassVar[str] = "judge"
 
     def __init__(
         self,
-        config: ClassifierConfig | None = None,
+        model: str = "cnn",
         *,
-        seed: int = 0,
-        device: str | torch.device = "cpu",
-        progress: bool = False,
-    ) -> None:
-        self.config = config or ClassifierConfig()
-        self.seed = seed
-        self.device = torch.device(device)
-        self.progress = progress
-
-    def fit(
-        self,
-        images: ImageSet,
-        n_classes: int | None = None,
-        *,
+        epochs: int = 4,
+        batch_size: int = 64,
+        random_state: int = 0,
         seed: int | None = None,
-        epochs: int | None = None,
-    ) -> ImageClassifier:
-        """Train from scratch on ``images`` (labels required); returns ``self``."""
-        cfg = self.config
+        device: str = "cpu",
+        progress: bool = False,
+        model_options: dict[str, Any] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.model = model
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+        self.model_options = model_options
+        self.threads = threads
+
+    def check_params(self) -> None:
+        super().check_params()
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or int(value) < 1:
+                raise UsageError(f"{param(name)} must be at least 1, got {value}.", param=name)
+
+    def fit(self, images: ImageSet, schema: ImageSchema) -> ImageClassifier:
+        """Train from scratch on ``images`` (labelled with ``schema``'s label); returns self."""
+        self.check_params()
+        kind = self.kind_entry()
+        config = kind.make_config(self.model_options)
+        if not isinstance(schema, ImageSchema) or schema.label is None:
+            raise UsageError("The classifier needs an image schema with a label.", "schema")
         if images.labels is None:
             raise DataError("The classifier needs labelled images; this image set has no labels.")
         if len(images) < 2:
             raise DataError(f"The classifier needs at least 2 labelled images, got {len(images)}.")
-        labels = images.labels
-        n_classes = int(labels.max()) + 1 if n_classes is None else int(n_classes)
-        if labels.min() < 0 or labels.max() >= n_classes:
+        n_classes = len(label_values(schema))
+        if images.labels.min() < 0 or images.labels.max() >= n_classes:
             raise DataError(f"Label codes must lie in 0..{n_classes - 1}.")
-        epochs = cfg.epochs if epochs is None else int(epochs)
-        if epochs < 1:
-            raise UsageError(f"The classifier needs at least 1 epoch, got {epochs}.")
-        seed = self.seed if seed is None else seed
+        device = resolve_device(self.device)
+        seed = self.random_seed
+        batch = min(int(self.batch_size), len(images))
+        cfg = TrainConfig(
+            epochs=int(self.epochs),
+            batch_size=batch,
+            val_fraction=0.0,
+            min_epochs=0,
+            seed=seed,
+            steps=step_budget(len(images), batch, int(self.epochs), min_steps=config.min_steps),
+        )
         torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
-        h, w, c = images.shape
-        self.shape_ = (h, w, c)
-        self.n_classes_ = n_classes
-        net = _Net(c, h, w, n_classes, cfg).to(self.device)
-        x_all = images.to_tensor(self.device)
-        y_all = torch.from_numpy(labels).to(self.device)
-        n = len(images)
-        batch = min(cfg.batch_size, n)
-        steps = max(epochs * max(1, n // batch), cfg.min_steps)
-        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
-        max_px = int(round(cfg.shift * min(h, w)))
-        net.train()
-        from rich.progress import Progress
-
-        with Progress(disable=not self.progress, transient=True) as bar:
-            task = bar.add_task("classifier", total=steps)
-            step = 0
-            while step < steps:  # ``epochs`` passes, more for small sets (``min_steps``)
-                order = torch.randperm(n, generator=gen).to(self.device)
-                for start in range(0, n - batch + 1, batch):
-                    if step >= steps:
-                        break
-                    idx = order[start : start + batch]
-                    xb = _shift(x_all[idx], max_px, gen)
-                    loss = F.cross_entropy(net(xb), y_all[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-                    step += 1
-                    bar.advance(task)
-        net.eval()
-        self.net_ = net
+        net = ClassifierNet(config, images.shape, n_classes, seed)
+        data = (np.ascontiguousarray(images.images.transpose(0, 3, 1, 2)), images.labels)
+        with self._compute(device):
+            self.training_ = fit_model(
+                net, data, cfg, device, progress=self.progress, description="training judge"
+            )
+        self.model_ = net
+        self.kind_ = kind
+        self.schema_ = schema
+        self._device = device
         return self
 
+    # ------------------------------------------------------------------ predicting
+    @property
+    def n_classes_(self) -> int:
+        return self.model_.n_classes
+
+    @property
+    def shape_(self) -> tuple[int, int, int]:
+        return self.model_.shape
+
     def _check(self, images: ImageSet) -> None:
-        if not hasattr(self, "net_"):
-            raise UsageError("The classifier is not fitted; call fit() first.")
+        self._check_fitted()
         if images.shape != self.shape_:
             raise DataError(
                 f"Images of shape {images.shape} (H, W, C) do not match the classifier's "
@@ -185,13 +258,14 @@ class ImageClassifier:
     @torch.no_grad()
     def _run(self, images: ImageSet, what: str) -> np.ndarray:
         self._check(images)
+        net = self.model_.net.eval()
         out = []
-        step = self.config.eval_batch
+        step = self.model_.config.eval_batch
         for start in range(0, len(images), step):
-            x = images.subset(slice(start, start + step)).to_tensor(self.device)
-            y = self.net_.features(x) if what == "features" else self.net_(x).softmax(1)
+            x = images.subset(slice(start, start + step)).to_tensor(self._device)
+            y = net.features(x) if what == "features" else net(x).softmax(1)
             out.append(y.float().cpu().numpy())
-        dim = self.config.embed_dim if what == "features" else self.n_classes_
+        dim = self.model_.config.embed_dim if what == "features" else self.n_classes_
         return np.concatenate(out) if out else np.zeros((0, dim), np.float32)
 
     def predict_proba(self, images: ImageSet) -> np.ndarray:
@@ -213,3 +287,47 @@ class ImageClassifier:
         if len(images) == 0:
             return float("nan")
         return float((self.predict(images) == images.labels).mean())
+
+    # ------------------------------------------------------------------ persistence
+    def _file_contents(self) -> dict[str, Any]:
+        return {
+            "config": {
+                "model": self.kind_.name,
+                "model_config": self.model_.config_dict(),
+                "shape": list(self.shape_),
+                "n_classes": self.n_classes_,
+                "params": {k: v for k, v in self.get_params().items() if k != "device"},
+            },
+            "tensors": self.model_.state_tensors(),
+            "training": {k: v for k, v in self.training_.items() if k != "history"},
+        }
+
+    @classmethod
+    def _restore(cls, loaded: LoadedModel, device: str) -> ImageClassifier:
+        cfg = loaded.config
+        params = {k: v for k, v in cfg["params"].items() if k != "progress"}
+        est = cls(**params, device=device)
+        config = config_from_dict(ClassifierConfig, cfg["model_config"])
+        shape = tuple(int(s) for s in cfg["shape"])
+        net = ClassifierNet(config, shape, int(cfg["n_classes"]), est.random_seed)
+        net.load_state_tensors(loaded.prefixed("model"))
+        est._device = resolve_device(device)
+        net.to(est._device)
+        net.train(False)
+        est.model_ = net
+        est.schema_ = loaded.schema
+        est.training_ = dict(loaded.manifest.get("training", {}))
+        return est
+
+
+KIND = register(
+    Kind(
+        name="cnn",
+        data="image",
+        role="judge",
+        network=ClassifierNet,
+        config=ClassifierConfig,
+        plan=Plan(TrainConfig(epochs=4, batch_size=64, val_fraction=0.0), target_steps=150),
+        summary="small CNN classifier: image evaluation's feature space and judge",
+    )
+)

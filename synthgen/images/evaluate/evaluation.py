@@ -27,13 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from synthgen._version import __version__
-from synthgen.core.gates import Gate, check_gates
 from synthgen.core.jsonable import jsonable
-from synthgen.errors import DataError, GateFailed, UsageError
+from synthgen.errors import DataError, UsageError, param
 from synthgen.images.data import ImageSet, label_values
-from synthgen.images.evaluate.classifier import ClassifierConfig, ImageClassifier
+from synthgen.images.evaluate.classifier import ImageClassifier
 from synthgen.images.evaluate.metrics import frechet_distance, precision_recall
-from synthgen.schema import ImageSchema
+from synthgen.schema import ImageSchema, LabelSpec
 
 FORMAT = "synthgen.image_evaluation/1"
 DEFAULT_MAX_IMAGES = 10_000
@@ -148,9 +147,12 @@ def run_image_evaluation(
     if not isinstance(schema, ImageSchema):
         raise UsageError("evaluate_images works on image schemas; this schema is a table.")
     if max_images < MIN_IMAGES:
-        raise UsageError(f"--max-rows must be at least {MIN_IMAGES} for images, got {max_images}.")
+        raise UsageError(
+            f"{param('max_rows')} must be at least {MIN_IMAGES} for images, got {max_images}.",
+            param="max_rows",
+        )
     if epochs is not None and epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {epochs}.")
+        raise UsageError(f"{param('epochs')} must be at least 1, got {epochs}.", param="epochs")
     if k < 1:
         raise UsageError(f"k for precision/recall must be at least 1, got {k}.")
     torch_device = resolve_device(device)
@@ -182,18 +184,19 @@ def run_image_evaluation(
     if len(hold) <= k:
         raise DataError(
             f"The holdout has {len(hold)} images; evaluation needs more than {k}. Give a "
-            "larger --holdout or more real images."
+            f"larger {param('holdout')} or more real images."
         )
     timings["prepare"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    config = ClassifierConfig() if epochs is None else ClassifierConfig(epochs=epochs)
-    clf = ImageClassifier(config, seed=seed, device=torch_device, progress=progress)
+    judge = {"epochs": 4 if epochs is None else int(epochs), "random_state": seed}
+    clf = ImageClassifier(**judge, device=str(torch_device), progress=progress)
     if labelled:
-        clf.fit(train, len(values))
+        clf.fit(train, schema)
         task = "label"
     else:
-        clf.fit(_flips(train), 4)
+        flips = LabelSpec(name="flip", values=[0, 1, 2, 3])
+        clf.fit(_flips(train), schema.model_copy(update={"label": flips}))
         task = "flip (self-supervised: which of four flips; the schema has no label)"
     timings["classifier"] = time.perf_counter() - t0
 
@@ -234,8 +237,8 @@ def run_image_evaluation(
         t0 = time.perf_counter()
         trtr_pred = clf.predict(hold)
         trtr = float((trtr_pred == hold.labels).mean())
-        tstr_clf = ImageClassifier(config, seed=seed, device=torch_device, progress=progress)
-        tstr_pred = tstr_clf.fit(syn, len(values)).predict(hold)
+        tstr_clf = ImageClassifier(**judge, device=str(torch_device), progress=progress)
+        tstr_pred = tstr_clf.fit(syn, schema).predict(hold)
         tstr = float((tstr_pred == hold.labels).mean())
         per_tstr = _per_label(tstr_pred, hold.labels, values)
         per_trtr = _per_label(trtr_pred, hold.labels, values)
@@ -321,9 +324,9 @@ def run_image_evaluation(
         },
         "classifier": {
             "task": task,
-            "epochs": config.epochs,
-            "min_steps": config.min_steps,
-            "embed_dim": config.embed_dim,
+            "epochs": clf.epochs,
+            "min_steps": clf.model_.config.min_steps,
+            "embed_dim": clf.model_.config.embed_dim,
             "train_images": len(train) * (1 if labelled else 4),
             "device": str(torch_device),
         },
@@ -365,77 +368,3 @@ def evaluate_images(
         device=device,
         progress=progress,
     ).doc
-
-
-# --- gates: ``--fail-under NAME=VALUE`` on image schemas -------------------------------------
-
-IMAGE_GATES: dict[str, tuple[str, str]] = {
-    "conditional_accuracy": (
-        "conditional_accuracy",
-        "real-trained classifier agrees with the synthetic labels",
-    ),
-    "tstr": ("tstr_accuracy", "accuracy on the real holdout of a CNN trained on synthetic"),
-    "tstr_ratio": ("tstr_ratio", "TSTR accuracy / TRTR accuracy"),
-    "precision": ("precision", "share of synthetic images inside the real k-NN manifold"),
-    "recall": ("recall", "share of real images inside the synthetic k-NN manifold"),
-    "frechet_max": ("frechet_distance", "Fréchet distance in the classifier's feature space"),
-    "fid_max": ("fid", "Inception FID (needs --inception-weights)"),
-}
-
-
-@dataclass(frozen=True)
-class ImageGate(Gate):
-    @property
-    def key(self) -> str:
-        return IMAGE_GATES[self.name][0]
-
-
-def parse_image_gates(specs: list[str] | None) -> list[ImageGate]:
-    """Parse ``NAME=VALUE`` gate strings for image evaluation; UsageError on a bad one."""
-    gates = []
-    for spec in specs or []:
-        name, sep, raw = spec.partition("=")
-        name = name.strip()
-        if not sep:
-            raise UsageError(
-                f"--fail-under {spec!r} is not NAME=VALUE (e.g. conditional_accuracy=0.95)."
-            )
-        if name not in IMAGE_GATES:
-            names = ", ".join(
-                f"{n} ({'at most' if n.endswith('_max') else 'at least'}: {d})"
-                for n, (_, d) in IMAGE_GATES.items()
-            )
-            raise UsageError(
-                f"--fail-under names an unknown image gate '{name}'. Valid gates: {names}."
-            )
-        try:
-            value = float(raw)
-        except ValueError:
-            raise UsageError(f"--fail-under {spec}: '{raw}' is not a number.") from None
-        if np.isnan(value):
-            raise UsageError(f"--fail-under {spec}: the value must be a number, not NaN.")
-        gates.append(ImageGate(name, value))
-    return gates
-
-
-def check_image_gates(doc: dict, gates: list[ImageGate]) -> list[dict]:
-    """One record per gate (name, metric, value, threshold, bound, passed)."""
-    return check_gates(doc["summary"], gates)
-
-
-def enforce_image_gates(results: list[dict]) -> None:
-    """Raise GateFailed (exit 3) naming every failed gate."""
-    failed = [r for r in results if not r["passed"]]
-    if not failed:
-        return
-    parts = []
-    for r in failed:
-        if r["value"] is None:
-            why = "--inception-weights" if r["metric"] == "fid" else "labelled synthetic images"
-            parts.append(f"{r['name']}: {r['metric']} was not computed (it needs {why})")
-        else:
-            rel = "above the maximum" if r["bound"] == "max" else "below the minimum"
-            parts.append(
-                f"{r['name']}: {r['metric']} = {r['value']:.4g} is {rel} {r['threshold']:g}"
-            )
-    raise GateFailed(f"{len(failed)} gate(s) failed: " + "; ".join(parts) + ".")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from synthgen.core.html import fmt_cell, gates_html, html_table, img_tag, page
 from synthgen.images.data import ImageSet, label_values
 from synthgen.images.evaluate.evaluation import ImageEvaluation
-from synthgen.tabular.evaluate.report import CSS, fmt_cell, gates_html, html_table, img_tag
 
 GRID_COLUMNS = 10
 SYNTHETIC_ROWS = 2
@@ -172,12 +172,7 @@ def render_image_html(ev: ImageEvaluation) -> str:
         + ", ".join(f"{html.escape(k)} {v:.1f}" for k, v in timings.items())
         + "</p>"
     )
-    body = "\n".join(parts)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>synthgen image evaluation: {name}</title>"
-        f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
-    )
+    return page(f"synthgen image evaluation: {doc['schema']}", "\n".join(parts))
 
 
 def write_image_html(ev: ImageEvaluation, path: str | Path) -> None:

@@ -1,1 +1,47 @@
-"""TODO"""
+"""The image generator kinds, registered in the one registry (:mod:`synthgen.core.kinds`);
+the ``ImageSynthesizer`` fits, saves and loads every one of them."""
+
+from __future__ import annotations
+
+from synthgen.core.kinds import Kind, Plan, register
+from synthgen.core.train import TrainConfig
+from synthgen.images.models.base import ImageModel
+from synthgen.images.models.cgan import ImageCGAN, ImageCGANConfig
+from synthgen.images.models.vae import ImageVAE, ImageVAEConfig
+
+CGAN = register(
+    Kind(
+        name="cgan",
+        data="image",
+        role="generator",
+        network=ImageCGAN,
+        config=ImageCGANConfig,
+        plan=Plan(
+            TrainConfig(epochs=400, batch_size=64, val_fraction=0.0, eval_every=5, min_epochs=5),
+            target_steps=2500,
+            min_batch_size=16,
+            max_epochs=400,
+        ),
+        summary="conditional DCGAN: projection critic, spectral norm, hinge loss (the default)",
+    )
+)
+VAE = register(
+    Kind(
+        name="vae",
+        data="image",
+        role="generator",
+        network=ImageVAE,
+        config=ImageVAEConfig,
+        plan=Plan(
+            TrainConfig(
+                epochs=300, batch_size=64, val_fraction=0.1, eval_every=2, patience=5, min_epochs=10
+            ),
+            target_steps=3000,
+            min_batch_size=16,
+            max_epochs=300,
+        ),
+        summary="conditional convolutional VAE with a per-class latent prior",
+    )
+)
+
+__all__ = ["CGAN", "VAE", "ImageModel"]

@@ -1,10 +1,10 @@
 """Anomaly screening: autoencoder reconstruction error over the transformed table.
 
-Modules: ``autoencoder`` (the ensemble MLP autoencoder and its config; an architecture registry a
-conv autoencoder for images can join), ``training`` (per-column error measure, training with
-early stopping and weight snapshots), ``features`` (the table encoding), ``calibration`` (the
-fitting data's score distribution and thresholds), ``detector`` (:class:`AnomalyDetector`),
-``stream`` (chunked scoring of files with a bounded summary) and ``report`` (the HTML report).
+Modules: ``autoencoder`` (the ensemble MLP autoencoder and its config), ``reconstruction``
+(per-column error measure and the trainable with weight snapshots), ``masked`` and ``cross`` (the
+cross-column model), ``features`` (the table encoding), ``detector`` (:class:`AnomalyDetector`),
+``scoring`` (chunked scoring with a bounded summary) and ``report`` (the HTML report). Training
+runs in the one loop (:mod:`synthgen.core.train`); calibration is :mod:`synthgen.core.calibration`.
 
 Design, and what was measured (benchmarks/anomaly.py, ADBench unsupervised protocol):
 - Numeric values robust-scaled and not clipped to the fitting range (see ``features``).
@@ -35,7 +35,3 @@ Design, and what was measured (benchmarks/anomaly.py, ADBench unsupervised proto
   Limitation: the cross-column term covers categorical values; a number that is implausible
   only jointly with other numbers is left to the plain autoencoder.
 """
-
-from synthgen.tabular.anomaly.detector import OUTPUT_COLUMNS, AnomalyDetector
-
-__all__ = ["OUTPUT_COLUMNS", "AnomalyDetector"]

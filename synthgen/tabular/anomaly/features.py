@@ -20,7 +20,7 @@ import pandas as pd
 
 from synthgen.errors import DataError
 from synthgen.schema import TableSchema
-from synthgen.tabular.anomaly.training import SpanLayout
+from synthgen.tabular.anomaly.reconstruction import SpanLayout
 from synthgen.tabular.transform import TableTransformer
 
 NUMERIC = ("continuous", "integer", "datetime")

@@ -15,10 +15,12 @@ import pandas as pd
 
 from synthgen._version import __version__
 from synthgen.core.jsonable import jsonable
-from synthgen.errors import UsageError
+from synthgen.core.progress import progress_bar
+from synthgen.errors import UsageError, param
 from synthgen.schema import TableSchema
 from synthgen.tabular.evaluate import fidelity, privacy, utility
 from synthgen.tabular.evaluate.frames import Kind, column_kinds, prepare, subsample
+from synthgen.tabular.evaluate.validity import validate_synthetic
 
 DEFAULT_MAX_ROWS = 30_000
 FORMAT = "synthgen.evaluation/1"
@@ -49,23 +51,42 @@ def run_evaluation(
     max_rows: int = DEFAULT_MAX_ROWS,
     seed: int = 0,
     validate: bool = True,
+    progress: bool = False,
 ) -> Evaluation:
-    """Compute every section of the metrics document (see README "Evaluation report")."""
+    """Compute every section of the metrics document (see README "Evaluation report"), with a
+    live bar naming the phase when ``progress``."""
     if not isinstance(schema, TableSchema):
-        raise UsageError("synthgen evaluate works on table schemas; this schema is an image set.")
+        raise UsageError("Table evaluation needs a table schema; this one describes images.")
     if max_rows < 10:
-        raise UsageError(f"--max-rows must be at least 10, got {max_rows}.")
+        raise UsageError(
+            f"{param('max_rows')} must be at least 10, got {max_rows}.", param="max_rows"
+        )
     kinds = column_kinds(schema)
     if not kinds:
         raise UsageError("The schema has no columns to evaluate (only id or pii columns).")
     target = target if target is not None else schema.target
     if target is not None and target not in kinds:
         raise UsageError(
-            f"--target '{target}' is not an evaluated column of the schema; "
-            f"columns: {', '.join(kinds)}."
+            f"{param('target')} '{target}' is not an evaluated column of the schema; "
+            f"columns: {', '.join(kinds)}.",
+            param="target",
         )
+    with progress_bar(progress) as bar:
+        return _evaluate(
+            real, synthetic, schema, holdout, target, kinds, max_rows, seed, validate, bar
+        )
+
+
+def _evaluate(real, synthetic, schema, holdout, target, kinds, max_rows, seed, validate, bar):
+    steps = 6 if validate else 5
+    task = bar.add_task("evaluating", total=steps, losses="")
+
+    def step(name: str) -> None:
+        bar.update(task, description=f"evaluating: {name}")
+
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    step("preparing")
     raw_syn = subsample(synthetic, max_rows, _rng(seed, 1))
     real_f = prepare(subsample(real, max_rows, _rng(seed, 0)), schema, "real")
     syn_f = prepare(raw_syn, schema, "synthetic")
@@ -74,10 +95,14 @@ def run_evaluation(
         hold_f = prepare(subsample(holdout, max_rows, _rng(seed, 2)), schema, "holdout")
     timings["prepare"] = time.perf_counter() - t0
 
+    bar.advance(task)
+    step("fidelity")
     t0 = time.perf_counter()
     fid = fidelity.fidelity(real_f, syn_f, kinds, _rng(seed, 3))
     timings["fidelity"] = time.perf_counter() - t0
 
+    bar.advance(task)
+    step("utility (TSTR)")
     t0 = time.perf_counter()
     util: dict = {"tstr": None, "detection": None}
     if target is not None:
@@ -89,17 +114,21 @@ def run_evaluation(
             source = f"real split ({UTILITY_SPLIT:.0%} of the real rows held out)"
         util["tstr"] = utility.tstr(train, syn_f, test, kinds, target, seed)
         util["tstr"]["holdout_source"] = source
+    bar.advance(task)
+    step("detection")
     util["detection"] = utility.detection(real_f, syn_f, kinds, _rng(seed, 5), seed)
     timings["utility"] = time.perf_counter() - t0
 
+    bar.advance(task)
+    step("privacy")
     t0 = time.perf_counter()
     priv = privacy.privacy(real_f, syn_f, hold_f, kinds, _rng(seed, 6))
     timings["privacy"] = time.perf_counter() - t0
 
     valid = None
     if validate:
-        from synthgen.tabular.evaluate.validity import validate_synthetic
-
+        bar.advance(task)
+        step("validity")
         t0 = time.perf_counter()
         valid = validate_synthetic(raw_syn, schema).to_dict()
         timings["validity"] = time.perf_counter() - t0
@@ -149,6 +178,7 @@ def run_evaluation(
         "gates": [],
         "timings_s": timings,
     }
+    bar.update(task, completed=steps, description="evaluated")
     return Evaluation(jsonable(doc), real_f, syn_f, kinds)
 
 

@@ -1,81 +1,22 @@
-"""Write the metrics document as JSON and as one self-contained HTML page.
-
-The HTML has inline CSS and inline base64 PNG figures only: no scripts, no links, no fonts or
-anything else fetched from elsewhere, so it can be mailed or archived as it is.
-"""
+"""The evaluation of a synthetic table as one self-contained HTML page (see
+:mod:`synthgen.core.html`), and its metrics document as JSON."""
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 from pathlib import Path
 
+from synthgen.core.html import (
+    fmt_cell,
+    gates_html,
+    html_table,
+    img_tag,
+    page,
+    status_cell,
+    write_json,
+)
 from synthgen.tabular.evaluate import plots
 from synthgen.tabular.evaluate.evaluation import Evaluation
-
-CSS = """
-body{font-family:sans-serif;margin:2em;color:#222;max-width:1200px}
-h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.6em}
-table{border-collapse:collapse;margin:.5em 0;font-size:.85em}
-td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f4f4f4}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#176a1d;font-weight:bold}.bad{color:#b00020;font-weight:bold}
-img{max-width:100%}.note{color:#555;font-size:.85em}
-"""
-
-
-def write_json(doc: dict, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-
-
-def fmt_cell(value) -> str:
-    if value is None:
-        return "&ndash;"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return html.escape(str(value))
-
-
-def html_table(headers: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = []
-        for v in row:
-            cls = ' class="num"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
-            cells.append(f"<td{cls}>{v if isinstance(v, _Raw) else fmt_cell(v)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
-
-
-class _Raw(str):
-    """Already-escaped HTML for a table cell."""
-
-
-def status_cell(ok: bool | None) -> _Raw:
-    if ok is None:
-        return _Raw("&ndash;")
-    return _Raw('<span class="ok">pass</span>' if ok else '<span class="bad">FAIL</span>')
-
-
-def img_tag(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def gates_html(gates: list[dict]) -> list[str]:
-    """The report's gates section (nothing when no gate was asked for)."""
-    if not gates:
-        return []
-    rows = [
-        [g["name"], g["metric"], g["value"], g["bound"], g["threshold"], status_cell(g["passed"])]
-        for g in gates
-    ]
-    header = ["gate", "metric", "value", "bound", "threshold", "result"]
-    return ["<h2>Gates</h2>", html_table(header, rows)]
 
 
 def render_html(ev: Evaluation) -> str:
@@ -188,7 +129,7 @@ def render_html(ev: Evaluation) -> str:
             )
         )
     else:
-        reason = (tstr or {}).get("skipped", "no target column (give --target)")
+        reason = (tstr or {}).get("skipped", "no target column: give a target")
         parts.append(f"<p>TSTR/TRTR not computed: {html.escape(reason)}.</p>")
     det = util.get("detection") or {}
     parts.append(
@@ -252,13 +193,11 @@ def render_html(ev: Evaluation) -> str:
                 ],
             )
         )
-    body = "\n".join(parts)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>synthgen evaluation: {html.escape(str(doc['schema']))}</title>"
-        f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
-    )
+    return page(f"synthgen evaluation: {doc['schema']}", "\n".join(parts))
 
 
 def write_html(ev: Evaluation, path: str | Path) -> None:
     Path(path).write_text(render_html(ev), encoding="utf-8")
+
+
+__all__ = ["render_html", "write_html", "write_json"]

@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
-from synthgen.core.trainable import GenerativeModel
+from synthgen.core.trainable import TrainableModel
 from synthgen.tabular.models.layout import Layout
 
 
-class TabularModel(GenerativeModel):
+class TabularModel(TrainableModel):
     """A generative model over the transformed table. Subclasses build their modules from a
     dataclass config and a ``Layout``; the training loop in ``train.py`` drives them."""
 

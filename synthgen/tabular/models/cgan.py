@@ -203,8 +203,11 @@ class TabularCGAN(TabularModel):
         pick = start + (torch.rand(len(col), device=col.device) * size).long().clamp_max(size - 1)
         return self._data[self._order[col, pick]]
 
+    def steps_per_epoch(self, n_rows: int, batch_size: int) -> int:
+        return max(1, n_rows // batch_size)
+
     def batches(self, data, batch_size, generator):
-        n_steps = max(1, len(data) // batch_size)
+        n_steps = self.steps_per_epoch(len(data), batch_size)
         bs = max(self.config.pac, batch_size // self.config.pac * self.config.pac)
         for _ in range(n_steps):
             yield torch.empty(bs, 0, device=data.device)  # only the size is used

@@ -17,6 +17,7 @@ from torch import nn
 
 from synthgen.tabular.models.base import TabularModel
 from synthgen.tabular.models.layout import Draw, Layout, cpu_bf16, sample_codes
+from synthgen.tabular.models.vae_prior import fit_mixture, sample_active
 
 MIN_GROUP_ROWS = 200  # a condition vector this frequent gets its own latent mixture
 MAX_PRIOR_GROUPS = 64
@@ -237,7 +238,8 @@ class TabularVAE(TabularModel):
         frequent = np.flatnonzero(counts.cpu().numpy() >= MIN_GROUP_ROWS)
         if 1 < len(counts) and len(frequent) <= MAX_PRIOR_GROUPS:  # one vector: all rows
             groups += [(int(g), np.flatnonzero(inverse == g)) for g in frequent]
-        parts = [self._fit_mixture(z, rows, g) for g, rows in groups]
+        k = self.config.prior_components
+        parts = [fit_mixture(z, rows, g, k) for g, rows in groups]
         dev = data.device
         self.prior_active = active.to(dev)
         self.prior_group = torch.as_tensor(np.concatenate([p[0] for p in parts]), device=dev)
@@ -250,54 +252,6 @@ class TabularVAE(TabularModel):
         self.prior_chol = torch.as_tensor(
             np.concatenate([p[3] for p in parts]), dtype=torch.float32, device=dev
         )
-
-    def _fit_mixture(self, z: np.ndarray, rows: np.ndarray, group: int):
-        from sklearn.mixture import GaussianMixture
-
-        rng = np.random.default_rng(0)
-        if len(rows) > 10000:
-            rows = rng.choice(rows, 10000, replace=False)
-        k = min(self.config.prior_components, max(1, len(rows) // 50))
-        gmm = GaussianMixture(
-            n_components=k, covariance_type="full", reg_covar=1e-3, max_iter=60, random_state=0
-        ).fit(z[rows])
-        chol = np.linalg.cholesky(gmm.covariances_)
-        return np.full(k, group, dtype=np.int64), gmm.weights_, gmm.means_, chol
-
-    def _sample_active(self, pick: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Latents of the prior's active dimensions (n, k) for rows whose condition vectors are
-        ``c_pool[pick]`` (-1: not from the pool), in row order.
-
-        Rows are grouped by their condition's mixture (one sort); each group's latents are drawn
-        component by component into one contiguous block, shuffled within the group, and put
-        back in row order with a single scatter.
-        """
-        n, k = len(pick), int(self.prior_active.sum())
-        groups, weights = self.prior_group.cpu(), self.prior_weights.cpu()
-        means, chol = self.prior_means.cpu(), self.prior_chol.cpu()
-        row_group = torch.where(torch.isin(pick, groups), pick, torch.full_like(pick, -1))
-        order = torch.argsort(row_group, stable=True)
-        labels, counts = torch.unique_consecutive(row_group[order], return_counts=True)
-        eps = torch.randn(n, k, generator=generator)
-        blocks, at = [], 0
-        for g, count in zip(labels.tolist(), counts.tolist(), strict=True):
-            members = (groups == g).nonzero().squeeze(1)
-            draws = torch.multinomial(weights[members], count, True, generator=generator)
-            sizes = torch.bincount(draws, minlength=len(members)).tolist()
-            block = torch.empty(count, k)
-            start = 0
-            for m, size in zip(members.tolist(), sizes, strict=True):
-                if size:
-                    rows = slice(start, start + size)
-                    torch.addmm(
-                        means[m], eps[at + start : at + start + size], chol[m].T, out=block[rows]
-                    )
-                    start += size
-            at += count
-            blocks.append(block[torch.randperm(count, generator=generator)])
-        active = torch.empty(n, k)
-        active[order] = torch.cat(blocks)
-        return active
 
     def _decoder_input(
         self, c: torch.Tensor, pick: torch.Tensor, generator: torch.Generator, dtype: torch.dtype
@@ -313,7 +267,14 @@ class TabularVAE(TabularModel):
             return inputs, None
         mask = self.prior_active
         k = int(mask.sum())
-        inputs[:, :k] = self._sample_active(pick, generator)
+        prior = {
+            "active": self.prior_active,
+            "group": self.prior_group,
+            "weights": self.prior_weights,
+            "means": self.prior_means,
+            "chol": self.prior_chol,
+        }
+        inputs[:, :k] = sample_active(prior, pick, generator)
         inputs[:, k:d] = torch.randn(n, d - k, generator=generator)
         columns = torch.cat(
             [

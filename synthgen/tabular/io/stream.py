@@ -1,8 +1,8 @@
 """Encode typed chunks to CSV, JSONL or Parquet bytes, one chunk at a time.
 
-``ChunkEncoder`` is a :class:`synthgen.io.TableWriter` whose sink is memory that is drained
-after every chunk, so the bytes are exactly what ``synthgen generate`` writes to a file, but
-they can be streamed. Parquet streams too: each chunk becomes one row group, and the footer
+``ChunkEncoder`` is a ``TableWriter`` whose sink is memory that is drained after every chunk,
+so the bytes are exactly what ``synthgen generate`` writes to a file, but they can be
+streamed. Parquet streams too: each chunk becomes one row group, and the footer
 follows the last one; the footer grows by a few hundred bytes per row group, so memory stays
 flat whatever the number of rows.
 """
@@ -15,7 +15,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from synthgen.schema import TableSchema
-from synthgen.tabular.io.read import TableWriter
+from synthgen.tabular.io.formats import frame_dtypes
+from synthgen.tabular.io.write import TableWriter
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -68,7 +69,7 @@ class ChunkEncoder(TableWriter):
     header of an empty table)."""
 
     def __init__(self, fmt: str, schema: TableSchema) -> None:
-        super().__init__(f"stream.{fmt}", fmt, schema)
+        super().__init__(f"stream.{fmt}", schema, format=fmt)
         self._sink = _Sink()
         self._native = pa.PythonFile(self._sink, mode="w")
 
@@ -113,7 +114,5 @@ class ChunkEncoder(TableWriter):
 
     def schema_frame(self) -> pd.DataFrame:
         """An empty typed frame of the schema (so an empty result still has its columns)."""
-        from synthgen.tabular.io.read import frame_dtypes
-
         dtypes = frame_dtypes(self.schema)
         return pd.DataFrame({n: pd.Series(dtype=t) for n, t in dtypes.items()})

@@ -1,0 +1,66 @@
+"""The options commands share, spelled once (fastapi-cli style ``Annotated`` types), and the
+parsing of repeatable ``KEY=VALUE`` options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from synthgen.errors import UsageError
+
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace existing outputs.", show_default=False)
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.", show_default=False)]
+Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where to compute.")]
+Seed = Annotated[
+    int,
+    typer.Option(
+        "--seed", min=0, max=2**63 - 1, metavar="N", help="Random seed (same seed, same output)."
+    ),
+]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        metavar="N",
+        help="CPU threads (default: the available cores, fewer for small networks).",
+        show_default=False,
+    ),
+]
+ModelOptions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model-option",
+        "-O",
+        metavar="KEY=VALUE",
+        help="A field of the model kind's config (repeatable), e.g. -O latent_dim=32.",
+        show_default=False,
+    ),
+]
+SchemaFile = Annotated[
+    Path, typer.Option("--schema", "-s", metavar="SCHEMA", help="Schema file (YAML or JSON).")
+]
+ModelFile = Annotated[
+    Path,
+    typer.Option("--model", "-m", metavar="MODEL", help="Model file written by synthgen fit."),
+]
+
+
+def key_values(items: list[str] | None, flag: str) -> dict[str, Any] | None:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (values stay text; the config coerces)."""
+    if not items:
+        return None
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"{flag} '{item}' must look like KEY=VALUE.")
+        if key in out:
+            raise UsageError(f"{flag} sets '{key}' twice; give each key once.")
+        out[key] = value.strip()
+    return out

@@ -1,0 +1,151 @@
+"""What table and image synthesizers share: fitting a generator kind in the one training loop,
+and saving and loading it. A subclass says how its data becomes training arrays and network
+arguments, and how it samples."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from synthgen.core.configs import config_from_dict
+from synthgen.core.estimator import Estimator
+from synthgen.core.kinds import Kind
+from synthgen.core.modelfile import LoadedModel
+from synthgen.core.train import TrainConfig, fit_model
+from synthgen.core.trainable import TrainableModel
+from synthgen.core.training_data import TrainData
+from synthgen.device import resolve_device
+
+
+class Synthesizer(Estimator):
+    """Fit a generator kind to data described by a schema; sample; save and load.
+
+    Subclasses implement ``_check_data``, ``_training_data``, ``_after_fit``,
+    ``_network_args_from_file`` and ``_restore_state``, and may add to the file with
+    ``_file_config`` and ``_file_extra``.
+    """
+
+    role: ClassVar[str] = "generator"
+
+    # ------------------------------------------------------------------ hooks
+    def _check_data(self, data: Any, schema: Any) -> None:
+        raise NotImplementedError
+
+    def _training_data(
+        self, data: Any, schema: Any, kind: Kind, seed: int
+    ) -> tuple[TrainData, dict[str, Any]]:
+        """The arrays the loop trains on and the network's constructor arguments."""
+        raise NotImplementedError
+
+    def _after_fit(self, data: Any, schema: Any) -> None:
+        """Fitted attributes beyond the network (e.g. what generation needs)."""
+
+    def _file_config(self) -> dict[str, Any]:
+        return {}
+
+    def _file_extra(self) -> dict[str, Any]:
+        return {}
+
+    def _file_transformer(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        return None, {}
+
+    @classmethod
+    def _network_args_from_file(cls, loaded: LoadedModel, est: Synthesizer) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _restore_state(self, loaded: LoadedModel) -> None:
+        """Fitted attributes beyond the network, from the file."""
+
+    def check_params(self) -> None:
+        """Refuse a bad kind, option, seed, device, epoch count or batch size before any data
+        is read."""
+        super().check_params()
+        self.train_config()
+
+    # ------------------------------------------------------------------ fitting
+    def train_config(self, n_rows: int | None = None) -> TrainConfig:
+        """The loop settings for a fit on ``n_rows`` rows: the kind's plan, then the user's
+        ``epochs`` and ``batch_size``."""
+        return self.kind_entry().plan.config(
+            n_rows, epochs=self.epochs, batch_size=self.batch_size, seed=self.random_seed
+        )
+
+    def fit(
+        self,
+        data: Any,
+        schema: Any,
+        *,
+        checkpoint: Path | None = None,
+        resume: bool = False,
+    ) -> Synthesizer:
+        """Fit the kind to ``data`` (as the reader of ``schema``'s kind returns it)."""
+        self.check_params()
+        kind = self.kind_entry()
+        config = kind.make_config(self.model_options)
+        device = resolve_device(self.device)
+        self._check_data(data, schema)
+        seed = self.random_seed
+        train_cfg = self.train_config(len(data))
+        started = time.perf_counter()
+        with self._compute(device):
+            arrays, network_args = self._training_data(data, schema, kind, seed)
+            torch.manual_seed(seed)
+            network: TrainableModel = kind.network(config, **network_args)
+            self.training_ = fit_model(
+                network,
+                arrays,
+                train_cfg,
+                device,
+                progress=self.progress,
+                checkpoint=checkpoint,
+                resume=resume,
+                run_key={"model": kind.file_kind, "config": network.config_dict()},
+                description=f"fitting {kind.data} {kind.name}",
+            )
+        self.model_ = network
+        self.kind_ = kind
+        self.schema_ = schema
+        self.train_config_ = train_cfg
+        self._after_fit(data, schema)
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def _file_contents(self) -> dict[str, Any]:
+        state, arrays = self._file_transformer()
+        return {
+            "config": {
+                "model": self.kind_.name,
+                "model_config": self.model_.config_dict(),
+                "train": dataclasses.asdict(self.train_config_),
+                **self._file_config(),
+            },
+            "tensors": self.model_.state_tensors(),
+            "transformer_state": state,
+            "transformer_arrays": arrays,
+            "training": dict(self.training_),
+            "extra": self._file_extra(),
+        }
+
+    @classmethod
+    def _restore(cls, loaded: LoadedModel, device: str) -> Synthesizer:
+        kind = loaded.entry
+        cfg = loaded.config
+        train_cfg = config_from_dict(TrainConfig, cfg["train"])
+        est = cls(kind.name, random_state=train_cfg.seed, device=device, progress=False)
+        est.schema_ = loaded.schema
+        est.kind_ = kind
+        config = config_from_dict(kind.config, cfg["model_config"])
+        network = kind.network(config, **cls._network_args_from_file(loaded, est))
+        network.load_state_tensors(loaded.prefixed("model"))
+        network.to(resolve_device(device))
+        network.train(False)
+        est.model_ = network
+        est.train_config_ = train_cfg
+        est.training_ = dict(loaded.manifest.get("training", {}))
+        est._restore_state(loaded)
+        return est

@@ -1,0 +1,60 @@
+"""The VAE's latent prior: Gaussian mixtures fitted to the aggregate posterior of the training
+rows (one for all rows, one per frequent condition vector), and sampling from them in blocks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.mixture import GaussianMixture
+
+
+def fit_mixture(z: np.ndarray, rows: np.ndarray, group: int, components: int):
+    """A full-covariance Gaussian mixture fitted to latents ``z[rows]`` (at most 10,000 of
+    them): (group per component, weights, means, Cholesky factors)."""
+    rng = np.random.default_rng(0)
+    if len(rows) > 10000:
+        rows = rng.choice(rows, 10000, replace=False)
+    k = min(components, max(1, len(rows) // 50))
+    gmm = GaussianMixture(
+        n_components=k, covariance_type="full", reg_covar=1e-3, max_iter=60, random_state=0
+    ).fit(z[rows])
+    chol = np.linalg.cholesky(gmm.covariances_)
+    return np.full(k, group, dtype=np.int64), gmm.weights_, gmm.means_, chol
+
+
+def sample_active(
+    prior: dict[str, torch.Tensor], pick: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Latents of the prior's active dimensions (n, k) for rows whose condition vectors are
+    the pool's ``pick`` (-1: not from the pool), in row order.
+
+    Rows are grouped by their condition's mixture (one sort); each group's latents are drawn
+    component by component into one contiguous block, shuffled within the group, and put
+    back in row order with a single scatter.
+    """
+    n, k = len(pick), int(prior["active"].sum())
+    groups, weights = prior["group"].cpu(), prior["weights"].cpu()
+    means, chol = prior["means"].cpu(), prior["chol"].cpu()
+    row_group = torch.where(torch.isin(pick, groups), pick, torch.full_like(pick, -1))
+    order = torch.argsort(row_group, stable=True)
+    labels, counts = torch.unique_consecutive(row_group[order], return_counts=True)
+    eps = torch.randn(n, k, generator=generator)
+    blocks, at = [], 0
+    for g, count in zip(labels.tolist(), counts.tolist(), strict=True):
+        members = (groups == g).nonzero().squeeze(1)
+        draws = torch.multinomial(weights[members], count, True, generator=generator)
+        sizes = torch.bincount(draws, minlength=len(members)).tolist()
+        block = torch.empty(count, k)
+        start = 0
+        for m, size in zip(members.tolist(), sizes, strict=True):
+            if size:
+                rows = slice(start, start + size)
+                torch.addmm(
+                    means[m], eps[at + start : at + start + size], chol[m].T, out=block[rows]
+                )
+                start += size
+        at += count
+        blocks.append(block[torch.randperm(count, generator=generator)])
+    active = torch.empty(n, k)
+    active[order] = torch.cat(blocks)
+    return active
