@@ -301,7 +301,7 @@ def test_decompression_bomb_refused_before_decoding(tmp_path, monkeypatch):
 
 def test_bad_npz_refused(tmp_path, digits):
     images, labels = digits
-    schema = load_schema(Path(__file__).resolve().parents[1] / "schemas" / "mnist.yaml")
+    schema = load_schema(Path(__file__).resolve().parents[2] / "schemas" / "mnist.yaml")
     small = _schema(values=list(range(10)), source={"format": "npz"})
 
     no_labels = tmp_path / "nolabels.npz"

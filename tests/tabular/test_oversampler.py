@@ -13,7 +13,7 @@ from sklearn.base import clone
 from synthgen.errors import DataError, UsageError
 from synthgen.tabular.oversampler import SyntheticOverSampler, resolve_sampling_strategy
 
-DATA = Path(__file__).resolve().parents[1] / "synthgen" / "data" / "census.csv"
+DATA = Path(__file__).resolve().parents[2] / "synthgen" / "data" / "census.csv"
 NUMERIC = ["age", "education-num", "hours-per-week", "capital-gain"]
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from synthgen.cli.main import app
 from synthgen.pipeline import load_spec
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "synthgen" / "data"
 runner = CliRunner()
 

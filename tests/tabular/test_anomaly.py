@@ -18,7 +18,7 @@ from synthgen.schema import load_schema
 from synthgen.tabular.anomaly.detector import AnomalyDetector
 from synthgen.tabular.io import read_table
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ADULT = ROOT.parent / "shared" / "data" / "adult" / "train.csv"
 SCHEMA = ROOT / "schemas" / "adult.yaml"
 

@@ -17,7 +17,7 @@ from synthgen.schema import parse_schema
 from synthgen.tabular.io import read_table
 from synthgen.tabular.synthesizer import TabularSynthesizer
 
-DEMO = Path(__file__).resolve().parents[1] / "synthgen" / "data"
+DEMO = Path(__file__).resolve().parents[2] / "synthgen" / "data"
 runner = CliRunner()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "synthgen"
+PACKAGE = Path(__file__).resolve().parents[2] / "synthgen"
 BASE = {"errors", "schema", "_version", "dtypes", "device", "outputs"}
 # layer -> the layers it may import (itself included)
 ALLOWED = {

@@ -28,7 +28,7 @@ from synthgen.tabular.models import vae as vae_module
 from synthgen.tabular.models.layout import cpu_bf16
 from synthgen.tabular.synthesizer import TabularSynthesizer
 
-LEGACY = Path(__file__).resolve().parent / "fixtures" / "legacy"
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy"
 EXPECTED = json.loads((LEGACY / "expected.json").read_text())
 
 

@@ -29,7 +29,7 @@ from synthgen.service import Limits, create_app
 from synthgen.service.server import check_bind, is_loopback
 from synthgen.tabular.io import read_table
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CENSUS = REPO / "synthgen" / "data" / "census.csv"
 CENSUS_SCHEMA = REPO / "synthgen" / "data" / "census.yaml"
 TOKEN = "t0ken-for-tests-0123456789"

@@ -18,7 +18,7 @@ from synthgen.tabular.augment import PROVENANCE, augment, parse_ratio
 from synthgen.tabular.io import read_table
 from synthgen.tabular.synthesizer import TabularSynthesizer
 
-DATA = Path(__file__).resolve().parents[1] / "synthgen" / "data"
+DATA = Path(__file__).resolve().parents[2] / "synthgen" / "data"
 runner = CliRunner()
 
 
