@@ -16,9 +16,9 @@ from synthgen.schema import FixedCombinationsConstraint, TableSchema
 from synthgen.tabular.models.layout import Layout
 from synthgen.tabular.sampler import Sampler, combination_keys
 from synthgen.tabular.transform import TableTransformer
+from synthgen.tabular.transform.table import NUMERIC_METHODS
 
 MIN_ROWS = 10
-NUMERIC_ENCODINGS = ("mode", "quantile")
 
 
 @register_estimator
@@ -62,9 +62,10 @@ class TabularSynthesizer(Synthesizer):
     # ------------------------------------------------------------------ fitting hooks
     def _numeric(self, kind: Kind) -> str:
         numeric = self.numeric_encoding or kind.extra["numeric_encoding"]
-        if numeric not in NUMERIC_ENCODINGS:
+        if numeric not in NUMERIC_METHODS:
             raise UsageError(
-                f"{param('numeric_encoding')} must be 'mode' or 'quantile', not {numeric!r}.",
+                f"{param('numeric_encoding')} must be one of {', '.join(NUMERIC_METHODS)}, "
+                f"not {numeric!r}.",
                 param="numeric_encoding",
             )
         return numeric

@@ -46,7 +46,10 @@ def census_csv(tmp_path_factory, census):
     return path
 
 
-@pytest.fixture(scope="module", params=["vae", "cgan"])
+TABLE_KINDS = [k.name for k in kinds("table", "generator")]
+
+
+@pytest.fixture(scope="module", params=TABLE_KINDS)
 def fitted(request, census, census_schema):
     synth = TabularSynthesizer(request.param, epochs=3, batch_size=100, seed=0, progress=False)
     return synth.fit(census, census_schema)
@@ -93,7 +96,7 @@ def test_save_load_same_output(fitted, tmp_path):
     pd.testing.assert_frame_equal(before, after)
 
 
-@pytest.mark.parametrize("kind", ["vae", "cgan"])
+@pytest.mark.parametrize("kind", TABLE_KINDS)
 def test_schema_without_condition_columns(kind, census, census_schema, tmp_path):
     """A schema with no ``conditions`` and no discrete target (what ``schema infer`` gives
     without ``--target``). The vae then conditions on nothing (every condition is met by
@@ -102,7 +105,7 @@ def test_schema_without_condition_columns(kind, census, census_schema, tmp_path)
     assert schema.condition_columns == []
     synth = TabularSynthesizer(kind, epochs=2, batch_size=100, seed=0, progress=False)
     synth.fit(census, schema)
-    if kind == "vae":
+    if kind in ("vae", "ar"):
         assert synth.model_.conditionable == []
     out = synth.sample(300, seed=1)
     assert len(out) == 300 and list(out.columns) == schema.column_names
@@ -157,7 +160,9 @@ def _constrained_table(n: int = 400) -> tuple[pd.DataFrame, object]:
     return frame, schema
 
 
-@pytest.mark.parametrize(("kind", "numeric"), [("vae", None), ("cgan", None), ("cgan", "mode")])
+@pytest.mark.parametrize(
+    ("kind", "numeric"), [("vae", None), ("cgan", None), ("cgan", "mode"), ("ar", None)]
+)
 def test_constraints_hold_and_ids_fresh(kind, numeric):
     frame, schema = _constrained_table()
     synth = TabularSynthesizer(

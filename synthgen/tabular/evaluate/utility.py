@@ -121,7 +121,7 @@ def tstr(
             if len(frame) < 2 or (classes and len(set(y)) < 2):
                 scores[mode] = None
                 continue
-            x = enc.transform(frame[list(features)])
+            x = _no_empty_columns(enc.transform(frame[list(features)]))
             if model_name == "hist_gradient_boosting":
                 model = _hgb(task, seed)
                 model.set_params(categorical_features=ordinal.categorical_mask)
@@ -189,3 +189,15 @@ def detection(
         "folds": DETECTION_FOLDS,
         "fold_aucs": [float(a) for a in aucs],
     }
+
+
+def _no_empty_columns(x):
+    """A feature with no value at all (every row missing) as a constant 0: it carries nothing
+    either way, and gradient boosting cannot bin an empty column."""
+    if hasattr(x, "toarray") or not np.issubdtype(np.asarray(x).dtype, np.floating):
+        return x
+    empty = np.isnan(x).all(axis=0)
+    if empty.any():
+        x = x.copy()
+        x[:, empty] = 0.0
+    return x

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from synthgen.core.kinds import Kind, Plan, register
 from synthgen.core.train import TrainConfig
+from synthgen.tabular.models.ar import ARConfig, TabularAR
 from synthgen.tabular.models.base import TabularModel
 from synthgen.tabular.models.cgan import CGANConfig, TabularCGAN
 from synthgen.tabular.models.vae import TabularVAE, VAEConfig
@@ -40,4 +41,21 @@ CGAN = register(
 )
 
 
-__all__ = ["CGAN", "VAE", "TabularModel"]
+AR = register(
+    Kind(
+        name="ar",
+        data="table",
+        role="generator",
+        network=TabularAR,
+        config=ARConfig,
+        plan=Plan(
+            TrainConfig(epochs=300, batch_size=500, eval_every=1, patience=3, min_epochs=5),
+            target_steps=3000,
+            min_batch_size=16,
+        ),
+        summary="autoregressive network over binned columns (TabularARGN family)",
+        extra={"numeric_encoding": "binned"},
+    )
+)
+
+__all__ = ["AR", "CGAN", "VAE", "TabularModel"]

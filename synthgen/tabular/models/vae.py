@@ -17,10 +17,12 @@ from torch import nn
 
 from synthgen.tabular.models.base import TabularModel
 from synthgen.tabular.models.layout import Draw, Layout, cpu_bf16, sample_codes
-from synthgen.tabular.models.vae_prior import fit_mixture, sample_active
-
-MIN_GROUP_ROWS = 200  # a condition vector this frequent gets its own latent mixture
-MAX_PRIOR_GROUPS = 64
+from synthgen.tabular.models.vae_prior import (
+    condition_groups,
+    fit_mixture,
+    frequent_groups,
+    sample_active,
+)
 
 
 @dataclass
@@ -204,7 +206,14 @@ class TabularVAE(TabularModel):
         return total / max(n, 1)
 
     # --- prior -----------------------------------------------------------------------------
-    def finish(self, data: torch.Tensor) -> None:
+    finish_description = "fitting latent prior"
+
+    def finish_steps(self, data: torch.Tensor) -> int:
+        if self.config.prior_components <= 0:
+            return 0
+        return 1 + len(frequent_groups(condition_groups(data, self.c_index)[2]))
+
+    def finish(self, data: torch.Tensor, advance=lambda n=1: None) -> None:
         """Store the training condition vectors and fit the latent mixture prior.
 
         A Gaussian mixture is fitted to the encoded training rows of each frequent condition
@@ -212,14 +221,7 @@ class TabularVAE(TabularModel):
         they are decoded with. Only active latent dimensions (mean KL above a floor) are
         modelled; collapsed ones keep the standard normal prior. Fits take seconds.
         """
-        if len(self.c_index):
-            pool, inverse, counts = torch.unique(
-                data[:, self.c_index], dim=0, return_inverse=True, return_counts=True
-            )
-        else:  # no condition columns: one empty condition vector for every row
-            pool = data.new_zeros(1, 0)
-            inverse = torch.zeros(len(data), dtype=torch.long, device=data.device)
-            counts = torch.tensor([len(data)], device=data.device)
+        pool, inverse, counts = condition_groups(data, self.c_index)
         self.c_pool, self.c_counts = pool.float(), counts.float()
         if self.config.prior_components <= 0:
             return
@@ -235,11 +237,12 @@ class TabularVAE(TabularModel):
         z = torch.cat(mus)[:, active].numpy().astype(np.float64)
         groups = [(-1, np.arange(len(z)))]
         inverse = inverse.cpu().numpy()
-        frequent = np.flatnonzero(counts.cpu().numpy() >= MIN_GROUP_ROWS)
-        if 1 < len(counts) and len(frequent) <= MAX_PRIOR_GROUPS:  # one vector: all rows
-            groups += [(int(g), np.flatnonzero(inverse == g)) for g in frequent]
+        groups += [(int(g), np.flatnonzero(inverse == g)) for g in frequent_groups(counts)]
         k = self.config.prior_components
-        parts = [fit_mixture(z, rows, g, k) for g, rows in groups]
+        parts = []
+        for g, rows in groups:
+            parts.append(fit_mixture(z, rows, g, k))
+            advance(1)
         dev = data.device
         self.prior_active = active.to(dev)
         self.prior_group = torch.as_tensor(np.concatenate([p[0] for p in parts]), device=dev)

@@ -3,9 +3,33 @@ rows (one for all rows, one per frequent condition vector), and sampling from th
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
+
+MIN_GROUP_ROWS = 200  # a condition vector this frequent gets its own latent mixture
+MAX_PRIOR_GROUPS = 64
+
+
+def condition_groups(data: torch.Tensor, c_index: torch.Tensor):
+    """Distinct condition vectors of the training rows: (pool, row -> vector, counts)."""
+    if len(c_index):
+        return torch.unique(data[:, c_index], dim=0, return_inverse=True, return_counts=True)
+    # no condition columns: one empty condition vector for every row
+    inverse = torch.zeros(len(data), dtype=torch.long, device=data.device)
+    return data.new_zeros(1, 0), inverse, torch.tensor([len(data)], device=data.device)
+
+
+def frequent_groups(counts: torch.Tensor) -> np.ndarray:
+    """Condition vectors that get a mixture of their own (none when there is one vector)."""
+    counts = counts.cpu().numpy()
+    frequent = np.flatnonzero(counts >= MIN_GROUP_ROWS)
+    if 1 < len(counts) and len(frequent) <= MAX_PRIOR_GROUPS:
+        return frequent
+    return np.zeros(0, dtype=np.int64)
 
 
 def fit_mixture(z: np.ndarray, rows: np.ndarray, group: int, components: int):
@@ -17,7 +41,10 @@ def fit_mixture(z: np.ndarray, rows: np.ndarray, group: int, components: int):
     k = min(components, max(1, len(rows) // 50))
     gmm = GaussianMixture(
         n_components=k, covariance_type="full", reg_covar=1e-3, max_iter=60, random_state=0
-    ).fit(z[rows])
+    )
+    with warnings.catch_warnings():  # 60 EM steps are enough for a sampling prior
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm.fit(z[rows])
     chol = np.linalg.cholesky(gmm.covariances_)
     return np.full(k, group, dtype=np.int64), gmm.weights_, gmm.means_, chol
 

@@ -1,12 +1,14 @@
 """Reversible transformer: typed frames <-> float32 matrices laid out as spans for model heads."""
 
 from synthgen.tabular.transform.base import ColumnEncoder, Span
+from synthgen.tabular.transform.binned import BinnedEncoder
 from synthgen.tabular.transform.categorical import OTHER, BooleanEncoder, CategoricalEncoder
 from synthgen.tabular.transform.numeric import ModeSpecificEncoder, NumericEncoder, QuantileEncoder
 from synthgen.tabular.transform.table import DiscreteColumn, TableTransformer
 
 __all__ = [
     "OTHER",
+    "BinnedEncoder",
     "BooleanEncoder",
     "CategoricalEncoder",
     "ColumnEncoder",

@@ -11,11 +11,13 @@ import pandas as pd
 from synthgen.errors import DataError, ModelFileError
 from synthgen.schema import ColumnSpec, TableSchema
 from synthgen.tabular.transform.base import ColumnEncoder, Span, split_spans
+from synthgen.tabular.transform.binned import BinnedEncoder
 from synthgen.tabular.transform.categorical import BooleanEncoder, CategoricalEncoder
 from synthgen.tabular.transform.numeric import ModeSpecificEncoder, QuantileEncoder
 
 STATE_FORMAT = 1
-NumericMethod = Literal["mode", "quantile"]
+NumericMethod = Literal["mode", "quantile", "binned"]
+NUMERIC_METHODS = ("mode", "quantile", "binned")
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,14 @@ class TableTransformer:
     the ``*_`` attributes and returns self.
 
     numeric:        ``"mode"`` (CTGAN mode-specific normalisation: tanh value + softmax mode)
-                    or ``"quantile"`` (quantile-to-normal: one linear value) for continuous,
-                    integer and datetime columns.
+                    or ``"quantile"`` (quantile-to-normal: one linear value) or ``"binned"``
+                    (a softmax over quantile bins) for continuous, integer and datetime columns.
     max_modes:      most mixture modes per numeric column ("mode").
     max_categories: most one-hot slots per categorical column before the rarest categories are
                     grouped into one "other" slot (which decodes to them by frequency).
     gmm_sample:     rows subsampled to fit each mixture ("mode").
     n_quantiles:    size of each quantile table ("quantile").
+    n_bins:         most bins per numeric column ("binned").
     seed:           seeds fitting, the per-row mode sampling in ``transform`` and the sampling
                     within "other" slots in ``inverse_transform`` when no ``rng`` is given.
 
@@ -73,6 +76,7 @@ class TableTransformer:
         max_categories: int = 100,
         gmm_sample: int = 3000,
         n_quantiles: int = 1000,
+        n_bins: int = 100,
         seed: int = 0,
     ) -> None:
         self.schema = schema
@@ -81,6 +85,7 @@ class TableTransformer:
         self.max_categories = max_categories
         self.gmm_sample = gmm_sample
         self.n_quantiles = n_quantiles
+        self.n_bins = n_bins
         self.seed = seed
 
     # ------------------------------------------------------------------ fitting
@@ -91,6 +96,7 @@ class TableTransformer:
             "max_categories": self.max_categories,
             "gmm_sample": self.gmm_sample,
             "n_quantiles": self.n_quantiles,
+            **({"n_bins": self.n_bins} if self.numeric == "binned" else {}),
             "seed": self.seed,
         }
 
@@ -100,6 +106,8 @@ class TableTransformer:
                 return ModeSpecificEncoder(
                     spec, max_modes=self.max_modes, gmm_sample=self.gmm_sample
                 )
+            if self.numeric == "binned":
+                return BinnedEncoder(spec, n_bins=self.n_bins)
             return QuantileEncoder(spec, n_quantiles=self.n_quantiles)
         if spec.type == "boolean":
             return BooleanEncoder(spec)
@@ -122,8 +130,8 @@ class TableTransformer:
 
     def fit(self, df: pd.DataFrame) -> TableTransformer:
         """Fit one encoder per modelled column (all but id columns); returns self."""
-        if self.numeric not in ("mode", "quantile"):
-            raise ValueError(f"numeric must be 'mode' or 'quantile', not {self.numeric!r}")
+        if self.numeric not in NUMERIC_METHODS:
+            raise ValueError(f"numeric must be one of {NUMERIC_METHODS}, not {self.numeric!r}")
         specs = self._modelled()
         self._check_frame(df, specs)
         encoders: dict[str, ColumnEncoder] = {}
