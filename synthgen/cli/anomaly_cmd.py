@@ -18,8 +18,10 @@ from synthgen.cli.options import (
     Threads,
     key_values,
 )
+from synthgen.outputs import check_output, require_file
 
 anomalies = typer.Typer(
+    rich_markup_mode=None,
     name="anomalies",
     help="Screen table rows or images for anomalies by autoencoder reconstruction error.",
     no_args_is_help=True,
@@ -27,7 +29,7 @@ anomalies = typer.Typer(
 )
 
 
-@anomalies.command("fit")
+@anomalies.command("fit", short_help="Fit a detector on trusted data.")
 def fit_cmd(
     data: Annotated[
         Path,
@@ -66,15 +68,19 @@ def fit_cmd(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Fit an anomaly detector on trusted data.
+    """Fit an anomaly detector on trusted data (a table or an image set).
 
-    Example: synthgen anomalies fit train.csv --schema schemas/adult.yaml -o detector.synth
-
-    Images: synthgen anomalies fit train.npz --schema schemas/mnist.yaml -o digits.synth
+    \b
+    Examples:
+      synthgen anomalies fit train.csv --schema adult.yaml -o det.synth
+      synthgen anomalies fit train.npz --schema mnist.yaml -o det-images.synth
     """
+    output = output or data.with_name(f"{data.stem}.detector.synth")
+    require_file(data, "Data file")  # cheap checks first: the heavy imports take seconds
+    require_file(schema, "Schema file")
+    check_output(output, overwrite=overwrite, inputs=[data, schema])
     from synthgen.jobs.screen import fit_detector_to_file
 
-    output = output or data.with_name(f"{data.stem}.detector.synth")
     det = fit_detector_to_file(
         data,
         schema,
@@ -99,7 +105,7 @@ def fit_cmd(
     )
 
 
-@anomalies.command("score")
+@anomalies.command("score", short_help="Score rows or images with a detector.")
 def score_cmd(
     data: Annotated[
         Path,
@@ -159,12 +165,19 @@ def score_cmd(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Score rows: the input plus anomaly_score, is_anomaly and top_columns. Images: one row
-    per image with its file name (or npz index), its label if any, anomaly_score, is_anomaly.
+    """Score rows: the input plus anomaly_score, is_anomaly, top_columns, the signals behind
+    the score (reconstruction_score, neighbour_score) and input_row (1-based, as the report
+    numbers rows). Images: one row per image with its file name (or npz index), its label if
+    any, anomaly_score, is_anomaly.
 
-    Example: synthgen anomalies score batch.csv --model det.synth --contamination 0.01
-    -o out.csv --report screening.html
+    \b
+    Examples:
+      synthgen anomalies score test.csv --model detector.synth -o scored.csv
+      synthgen anomalies score test.csv --model detector.synth --contamination 0.01 \\
+          --only-flagged -o flagged.csv --report screening.html
     """
+    require_file(data, "Data file")  # cheap checks first: the heavy imports take seconds
+    require_file(model, "Model file")
     from synthgen.jobs.screen import score_to_file
 
     suffix = data.suffix if data.suffix and not data.is_dir() and data.suffix != ".npz" else ".csv"
@@ -193,4 +206,4 @@ def score_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add the ``anomalies`` group to the synthgen app."""
-    app.add_typer(anomalies, name="anomalies")
+    app.add_typer(anomalies, name="anomalies", short_help="Fit anomaly detectors and score data.")

@@ -34,6 +34,16 @@ class Detector(Estimator):
     def score_samples(self, data: Any) -> np.ndarray:
         raise NotImplementedError
 
+    def score_signals(self) -> tuple[tuple[str, float], ...]:
+        """Output columns holding the signals that make up the score, with their weights
+        (none by default: the score is the only signal)."""
+        return ()
+
+    def typical_values(self) -> dict[str, str]:
+        """A phrase per column describing its typical fitting values, shown beside a flagged
+        row's values in the screening report (none by default)."""
+        return {}
+
     def check_params(self) -> None:
         super().check_params()
         check_contamination(self.contamination)

@@ -18,6 +18,7 @@ from synthgen.core.html import figure_png
 SCORE, FLAG, TOP = "anomaly_score", "is_anomaly", "top_columns"
 TOP_SEPARATOR = ", "
 TOP_ROWS = 20
+ROW = "input_row"  # 1-based position of a scored row in its input file
 _BINS = 60
 
 
@@ -38,6 +39,11 @@ class ScoreSummary:
     score_sum: float = 0.0
     score_max: float = float("-inf")
     column_counts: Counter = field(default_factory=Counter)
+    signals: tuple[str, ...] = ()
+    signal_weights: tuple[float, ...] = ()
+    typical: dict[str, str] = field(default_factory=dict)
+    signal_sums: dict[str, float] = field(default_factory=dict)
+    signal_counts: Counter = field(default_factory=Counter)
     _top: list = field(default_factory=list)
     _seq: int = 0
 
@@ -52,12 +58,16 @@ class ScoreSummary:
         values = cal.quantiles(np.array(list(qs.values())))
         lo = max(float(cal.sorted_scores[0]) / 10.0, 1e-6)
         hi = max(float(cal.sorted_scores[-1]) * 1000.0, lo * 10)
+        signals = tuple(detector.score_signals())
         return cls(
             threshold=float(threshold),
             threshold_rule=rule,
             fit_share_above=cal.share_above(threshold),
             fit_quantiles={k: float(v) for k, v in zip(qs, values, strict=True)},
             edges=np.geomspace(lo, hi, _BINS + 1),
+            signals=tuple(name for name, _ in signals),
+            signal_weights=tuple(float(w) for _, w in signals),
+            typical=dict(detector.typical_values()),
         )
 
     def update(self, scored: pd.DataFrame, row_offset: int) -> None:
@@ -75,24 +85,62 @@ class ScoreSummary:
         tops = scored[TOP].to_numpy(dtype=object)
         for first in tops[flags]:
             self.column_counts[str(first).split(TOP_SEPARATOR)[0]] += 1
+        sig = self._signals(scored, flags)
         # keep the TOP_ROWS highest scores seen so far (a min-heap of bounded size)
         if len(s):
             k = min(TOP_ROWS, len(s))
             best = np.argpartition(-s, k - 1)[:k]
             for i in best:
-                item = (float(s[i]), -(row_offset + int(i)), str(tops[i]), bool(flags[i]))
+                item = (
+                    float(s[i]),
+                    -(row_offset + int(i)),
+                    str(tops[i]),
+                    bool(flags[i]),
+                    tuple(float(v) for v in sig[i]),
+                    self._values(scored, int(i), str(tops[i])),
+                )
                 if len(self._top) < TOP_ROWS:
                     heapq.heappush(self._top, item)
-                elif item > self._top[0]:
+                elif item[:2] > self._top[0][:2]:
                     heapq.heapreplace(self._top, item)
+
+    def _signals(self, scored: pd.DataFrame, flags: np.ndarray) -> np.ndarray:
+        """The chunk's signals ``(rows, signals)``; sums and, per flagged row, the signal that
+        adds most to its score are counted."""
+        if not self.signals:
+            return np.zeros((len(scored), 0))
+        sig = np.stack([scored[c].to_numpy(dtype=np.float64) for c in self.signals], axis=1)
+        for j, name in enumerate(self.signals):
+            self.signal_sums[name] = self.signal_sums.get(name, 0.0) + float(sig[:, j].sum())
+        if len(self.signals) > 1 and flags.any():
+            main = np.argmax(sig[flags] * np.asarray(self.signal_weights), axis=1)
+            for j, name in enumerate(self.signals):
+                self.signal_counts[name] += int((main == j).sum())
+        return sig
+
+    def _values(self, scored: pd.DataFrame, i: int, top: str) -> tuple[tuple[str, str], ...]:
+        """The row's values in its top columns (tables with typical values only)."""
+        if not self.typical:
+            return ()
+        cols = [c for c in top.split(TOP_SEPARATOR) if c in scored.columns]
+        return tuple((c, _cell(scored[c].iloc[i])) for c in cols)
 
     @property
     def top_rows(self) -> list[dict]:
-        """Highest-scoring rows: row number (1-based, as in the file), score, top columns."""
-        out = sorted(self._top, reverse=True)
+        """Highest-scoring rows: row number (1-based, as in the file and its ``input_row``
+        column), score, top columns, flag, the signals behind the score and the row's values
+        in its top columns."""
+        out = sorted(self._top, key=lambda item: item[:2], reverse=True)
         return [
-            {"row": -neg + 1, "score": score, "top_columns": top, "is_anomaly": flag}
-            for score, neg, top, flag in out
+            {
+                "row": -neg + 1,
+                "score": score,
+                "top_columns": top,
+                "is_anomaly": flag,
+                **dict(zip(self.signals, sig, strict=True)),
+                "values": dict(values),
+            }
+            for score, neg, top, flag, sig, values in out
         ]
 
     def as_dict(self) -> dict:
@@ -107,8 +155,26 @@ class ScoreSummary:
             "max_score": self.score_max if self.rows else None,
             "fitting_score_quantiles": self.fit_quantiles,
             "flagged_by_top_column": dict(self.column_counts.most_common()),
+            "signals": list(self.signals),
+            "signal_weights": list(self.signal_weights),
+            "mean_signals": {
+                k: v / self.rows if self.rows else None for k, v in self.signal_sums.items()
+            },
+            "flagged_by_main_signal": {k: self.signal_counts.get(k, 0) for k in self.signals}
+            if len(self.signals) > 1
+            else {},
+            "typical_values": dict(self.typical),
             "top_rows": self.top_rows,
         }
+
+
+def _cell(value: Any) -> str:
+    """A cell as the report shows it ("missing" for NA; numbers to 6 significant digits)."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return "missing"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.6g}"
+    return str(value)
 
 
 def histogram_png(summary: ScoreSummary) -> bytes:
@@ -117,6 +183,7 @@ def histogram_png(summary: ScoreSummary) -> bytes:
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fig = Figure(figsize=(8, 3.6), dpi=110)
     ax = fig.add_subplot(1, 1, 1)
@@ -128,6 +195,9 @@ def histogram_png(summary: ScoreSummary) -> bytes:
         c = counts[lo:hi]
         ax.stairs(c, e, fill=True, color="#4c78a8", alpha=0.85, label="this batch")
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.axvline(
         summary.threshold, color="#d62728", lw=1.8, label=f"threshold {summary.threshold:.3g}"
     )

@@ -132,8 +132,12 @@ def score_to_file(
                 writers["flagged"].write(scored_images.iloc[:0])
             page = None
             if "report" in tmps:
+                label = detector.schema_.label
+                labels = None
+                if label is not None and label.name in scored_images.columns:
+                    labels = scored_images[label.name].astype(str).tolist()
                 page = image_report_html(
-                    summary, images, title=f"Image {title[0].lower()}{title[1:]}"
+                    summary, images, title=f"Image {title[0].lower()}{title[1:]}", labels=labels
                 )
         for key in list(writers):
             writers.pop(key).close()

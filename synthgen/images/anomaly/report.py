@@ -24,9 +24,12 @@ def _thumbnail(image: np.ndarray) -> str:
     return png_uri(buf.getvalue())
 
 
-def report_html(summary: Any, images: ImageSet, *, title: str) -> str:
+def report_html(
+    summary: Any, images: ImageSet, *, title: str, labels: list[str] | None = None
+) -> str:
     """The screening report for images: the tabular report's summary and histogram, and the
-    highest-scoring images shown beside their scores."""
+    highest-scoring images shown beside their names, labels (``labels``: the label of each
+    image, if the images have them) and scores."""
     d = summary.as_dict()
     png = base64.b64encode(histogram_png(summary)).decode("ascii")
     rows = [
@@ -45,11 +48,14 @@ def report_html(summary: Any, images: ImageSet, *, title: str) -> str:
     top = "".join(
         f"<tr><td><img class=thumb alt='image {esc(r['top_columns'])}' "
         f"src='{_thumbnail(images.images[r['row'] - 1])}'></td>"
-        f"<td>{esc(r['top_columns'])}</td><td class=num>{r['score']:.4g}</td>"
+        f"<td>{esc(r['top_columns'])}</td>"
+        + (f"<td>{esc(labels[r['row'] - 1])}</td>" if labels is not None else "")
+        + f"<td class=num>{r['score']:.4g}</td>"
         f"<td{' class=flag' if r['is_anomaly'] else ''}>{'yes' if r['is_anomaly'] else 'no'}</td>"
         "</tr>"
         for r in d["top_rows"]
     )
+    label_head = "<th>label</th>" if labels is not None else ""
     body = f"""<h1>{esc(title)}</h1>
 <p>Score = the image's mean squared reconstruction error under a convolutional autoencoder
 ensemble, divided by its mean error on the fitting images (about 1 for a typical fitting image).
@@ -58,5 +64,6 @@ An image is flagged when its score exceeds the threshold.</p>
 <h2>Score histogram</h2>
 <img alt="Histogram of anomaly scores" src="data:image/png;base64,{png}">
 <h2>Highest-scoring images</h2>
-<table><tr><th>image</th><th>name</th><th>score</th><th>flagged</th></tr>{top}</table>"""
+<table><tr><th>image</th><th>name</th>{label_head}<th>score</th><th>flagged</th></tr>{top}
+</table>"""
     return page(title, body)

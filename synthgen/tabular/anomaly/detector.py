@@ -4,28 +4,28 @@
 >>> scored = det.score(new_df, contamination=0.01)   # + anomaly_score, is_anomaly, top_columns
 >>> det.save("detector.synth"); det = AnomalyDetector.load("detector.synth")
 
-A row's score is the mean over columns of its *standardised* reconstruction error: each column's
-error (squared error of a standardised numeric value, cross-entropy of a one-hot block, their
-sum where a column has both) divided by that column's mean error on the fitting data, plus, on
-tables with categorical columns, the cross-column term: the nats by which each category is less
-probable given the rest of the row (predicted by a masked-column model) than its base rate. A
-score of about 1-2 is a typical fitting row; the columns contributing most are the row's
-``top_columns``. Scores depend only on the row and the fitted model (eval mode, no batch
-statistics, no dropout), so they are comparable across batches.
+Two signals make a row's score. The reconstruction signal is the mean over columns of the row's
+*standardised* reconstruction error: each column's error (squared error of a robust-scaled
+numeric value, cross-entropy of a one-hot block, their sum where a column has both) divided by
+that column's mean error on the fitting data, plus, on tables with categorical columns, the
+cross-column term (the nats by which each category is less probable given the rest of the row,
+predicted by a masked-column model, than its base rate). The neighbour signal is the mean
+distance to the 5 nearest fitting rows in a quantile-normal space. The score blends both, each
+in units of its typical fitting level (see ``signals``); the columns contributing most are the
+row's ``top_columns``. Scores depend only on the row and the fitted model (eval mode, no batch
+statistics, no dropout), so they are comparable across batches. The design and its evidence
+(27 ADBench sets, two protocols) are in benchmarks/results/anomaly_design.md.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 
-from synthgen.core.calibration import ScoreCalibration
-from synthgen.core.configs import config_from_dict, config_to_dict
 from synthgen.core.detector import Detector, step_budget
 from synthgen.core.kinds import Kind, Plan, register, register_estimator
 from synthgen.core.modelfile import LoadedModel
@@ -35,53 +35,28 @@ from synthgen.device import resolve_device
 from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import DataError, UsageError, param
 from synthgen.schema import TableSchema
-from synthgen.tabular.anomaly.autoencoder import AutoencoderConfig, build_autoencoder
-from synthgen.tabular.anomaly.cross import CrossModel, fit_cross_model
+from synthgen.tabular.anomaly.autoencoder import AutoencoderConfig
+from synthgen.tabular.anomaly.cross import fit_cross_model
 from synthgen.tabular.anomaly.features import TableEncoding
+from synthgen.tabular.anomaly.neighbours import NeighbourIndex
+from synthgen.tabular.anomaly.options import (
+    REFERENCE_ELEMENTS,
+    DetectorConfig,
+    calibration_rows,
+    default_sizes,
+)
+from synthgen.tabular.anomaly.persist import detector_contents, restore_detector
 from synthgen.tabular.anomaly.reconstruction import (
     ReconstructionNet,
     cpu_threads,
     predict_group_errors,
 )
+from synthgen.tabular.anomaly.signals import NEIGH, RECON, SignalScales, feature_columns
+from synthgen.tabular.anomaly.typical import typical_values
 from synthgen.tabular.io.coerce import validate_frame
 
-OUTPUT_COLUMNS = (SCORE, FLAG, TOP)
+OUTPUT_COLUMNS = (SCORE, FLAG, TOP, RECON, NEIGH)
 MIN_ROWS = 10
-
-
-@dataclass
-class DetectorConfig:
-    """The table detector's options (``model_options``): network sizes (0 = sized from the
-    table's width), the ensemble, optimiser and step cap, numeric scaling, and the
-    cross-column model's weight (0 turns it off) and least steps."""
-
-    hidden: int = 0
-    bottleneck: int = 0
-    members: int = 4
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    patience: int = 4
-    max_steps: int = 1000
-    scaling: str = "robust"
-    clip: float = 1000.0
-    cross_weight: float = 1.0
-    cross_steps: int = 600
-
-    def __post_init__(self) -> None:
-        if self.scaling not in ("robust", "standard"):
-            raise ValueError(f"scaling must be 'robust' or 'standard', not {self.scaling!r}")
-        for name in ("members", "patience", "max_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if not self.lr > 0 or self.clip <= 0 or self.cross_weight < 0:
-            raise ValueError("lr and clip must be positive, cross_weight not negative")
-
-
-def default_sizes(n_features: int, n_columns: int) -> tuple[int, int]:
-    """Layer sizes from the table's width: a bottleneck well below the number of columns."""
-    hidden = int(np.clip(2 * n_features, 16, 128))
-    bottleneck = int(np.clip(round(n_columns / 3), 2, 16))
-    return hidden, min(bottleneck, hidden)
 
 
 @register_estimator
@@ -162,10 +137,13 @@ class AnomalyDetector(Detector):
             raise DataError("The schema has no columns to model (only id columns).")
         device = resolve_device(self.device)
         self._device = device
+        self.options_ = options
         started = time.perf_counter()
         seed = self.random_seed
-        self.encoding_ = TableEncoding(schema, clip=options.clip, scaling=options.scaling)
-        x = self.encoding_.fit(frame, seed=seed).transform(frame)
+        self.encoding_ = TableEncoding(
+            schema, clip=options.clip, scaling=options.scaling, quantiles=options.neighbours_on
+        ).fit(frame, seed=seed)
+        x, xq = self.encoding_.transform_both(frame)
         layout = self.encoding_.layout_
         hidden, bottleneck = default_sizes(layout.n_features, layout.n_columns)
         ae = AutoencoderConfig(
@@ -187,6 +165,7 @@ class AnomalyDetector(Detector):
             seed=seed,
             steps=step_budget(len(x) - n_val, bs, int(self.epochs), max_steps=options.max_steps),
         )
+        cal = calibration_rows(len(x), seed)
         with self._compute(device), cpu_threads(device, ae.n_features, ae.members):
             with torch.random.fork_rng(devices=[]):  # seeded init; the caller's RNG untouched
                 torch.manual_seed(seed)
@@ -198,23 +177,56 @@ class AnomalyDetector(Detector):
             )
             self.ae_config_, model = net.stacked()
             self.model_ = model.to(device).eval()
-            errors = self._group_errors(x)
+            errors = self._group_errors(x[cal])
             self.cross_ = fit_cross_model(
                 frame, x, self.encoding_, ae, options, cfg, device, self.progress
             )
-            deficit = self.cross_.deficit(x, layout, device) if self.cross_ else None
+            deficit = self._cross_deficit(x[cal])
+            neigh = self._fit_neighbours(xq, cal, summary, options)
         means = errors.mean(axis=1)  # (groups, columns)
         floor = 1e-3 * means.mean(axis=1, keepdims=True) + 1e-8
         self.column_scale_ = np.maximum(means, floor)
-        self.options_ = options
+        recon, contrib = self._recon_from_errors(errors, deficit)
+        self.scales_ = SignalScales.fit(
+            recon, None if neigh is None else neigh[0], float(options.neighbour_weight)
+        )
+        self._calibrate(self.scales_.combine(recon, contrib, *(neigh or (None, None)))[0])
         self.kind_ = kind
-        self._calibrate(self._scores_from_errors(errors, deficit)[0])
+        self.typical_ = typical_values(frame, schema)
         summary.pop("history", None)
         if self.cross_ is not None:
             summary["cross"] = {k: v for k, v in self.cross_.summary.items() if k != "history"}
-        self.training_ = {**summary, "rows": int(len(x)), "device": str(device)}
+        self.training_ = {
+            **summary,
+            "rows": int(len(x)),
+            "calibration_rows": int(len(cal)),
+            "device": str(device),
+        }
         self.fit_seconds_ = round(time.perf_counter() - started, 3)
         return self
+
+    def _fit_neighbours(
+        self, xq: np.ndarray | None, cal: np.ndarray, summary: dict, options: DetectorConfig
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Build the neighbour index; the calibration rows' signal (each row not its own
+        neighbour, so the threshold describes new rows), or ``None`` when the signal is off."""
+        self.neighbours_ = None
+        if xq is None:
+            return None
+        layout = self.encoding_.layout_
+        self.neighbours_, ref_rows = NeighbourIndex.fit(
+            xq,
+            feature_columns(layout),
+            layout.n_columns,
+            k=int(options.neighbours),
+            max_rows=int(options.reference_rows),
+            max_elements=REFERENCE_ELEMENTS,
+            seed=self.random_seed,
+        )
+        position = np.full(len(xq), -1, dtype=np.int64)
+        position[ref_rows] = np.arange(len(ref_rows))
+        summary["reference_rows"] = int(len(ref_rows))
+        return self.neighbours_.score(xq[cal], self_rows=position[cal], device=self._device)
 
     # ------------------------------------------------------------------ scoring
     def _group_errors(self, x: np.ndarray) -> np.ndarray:
@@ -223,24 +235,49 @@ class AnomalyDetector(Detector):
             self.model_, x, self.encoding_.layout_, self._device, groups=self.ae_config_.groups
         )
 
-    def _scores_from_errors(
+    def _cross_deficit(self, x: np.ndarray) -> np.ndarray | None:
+        """The cross-column deficits ``(rows, columns)`` in nats (``None`` without the model)."""
+        if self.cross_ is None:
+            return None
+        return self.cross_.deficit(x, self.encoding_.layout_, self._device)
+
+    def _recon_from_errors(
         self, errors: np.ndarray, deficit: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and per-column contributions (their mean is the score): standardised
-        reconstruction errors, plus the cross-column deficits (in nats, summed over columns)."""
+        """Raw reconstruction scores and per-column contributions (their mean is the score):
+        standardised reconstruction errors, plus the cross-column deficits (in nats, summed
+        over columns)."""
         contrib = (errors / self.column_scale_[:, None, :]).mean(axis=0)
         if deficit is not None:
             weight = float(self.options_.cross_weight)
             contrib = contrib + weight * contrib.shape[1] * deficit
         return contrib.mean(axis=1), contrib
 
-    def _score_typed(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        x = self.encoding_.transform(frame)
+    def _score_typed(
+        self, frame: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Scores, per-column contributions and the scaled signals of typed rows."""
+        x, xq = self.encoding_.transform_both(frame)
         with self._threads():
             errors = self._group_errors(x)
-            cross = self.cross_
-            deficit = cross.deficit(x, self.encoding_.layout_, self._device) if cross else None
-        return self._scores_from_errors(errors, deficit)
+            deficit = self._cross_deficit(x)
+            neigh = None
+            if self.neighbours_ is not None and xq is not None:
+                neigh = self.neighbours_.score(xq, device=self._device)
+        recon, contrib = self._recon_from_errors(errors, deficit)
+        return self.scales_.combine(recon, contrib, *(neigh or (None, None)))
+
+    def score_signals(self) -> tuple[tuple[str, float], ...]:
+        """The output columns holding the signals behind ``anomaly_score``, with their weights."""
+        self._check_fitted()
+        w = self.scales_.neighbour_weight
+        return tuple(zip(self.scales_.signals, (1.0 - w, w), strict=False))
+
+    def typical_values(self) -> dict[str, str]:
+        """A phrase per column describing its fitting values (empty for files written before
+        they were stored)."""
+        self._check_fitted()
+        return dict(self.typical_)
 
     def score_samples(self, df: pd.DataFrame) -> np.ndarray:
         """The anomaly score of each row (higher = more anomalous)."""
@@ -261,7 +298,9 @@ class AnomalyDetector(Detector):
         contamination: float | None = None,
         threshold: float | None = None,
     ) -> pd.DataFrame:
-        """The input rows plus ``anomaly_score``, ``is_anomaly`` and ``top_columns``."""
+        """The input rows plus ``anomaly_score``, ``is_anomaly``, ``top_columns`` and the
+        signals behind the score (``reconstruction_score``, and ``neighbour_score`` when the
+        neighbour signal is on; each 1 for a typical fitting row)."""
         t = self.threshold(contamination=contamination, threshold=threshold)
         return self.score_frame(df, t)
 
@@ -270,111 +309,26 @@ class AnomalyDetector(Detector):
         ``threshold``."""
         self._check_fitted()
         frame = self._typed(df) if typed is None else typed
-        scores, contrib = self._score_typed(frame)
+        scores, contrib, signals = self._score_typed(frame)
         out = df.drop(columns=[c for c in OUTPUT_COLUMNS if c in df.columns]).copy()
         out[SCORE] = scores
         out[FLAG] = scores > threshold
         out[TOP] = pd.Series(self.top_columns(contrib), index=out.index, dtype=STRING_DTYPE)
+        for name, values in signals.items():
+            out[name] = values
         return out
 
     # ------------------------------------------------------------------ persistence
     def _file_contents(self) -> dict[str, Any]:
-        state, arrays, scaler = self.encoding_.to_state()
-        tensors: dict[str, Any] = {
-            f"ae.{k}": v.detach().cpu() for k, v in self.model_.state_dict().items()
-        }
-        tensors["scaler.centre"] = torch.from_numpy(scaler["centre"].astype(np.float64))
-        tensors["scaler.scale"] = torch.from_numpy(scaler["scale"].astype(np.float64))
-        tensors["calibration.scores"] = torch.from_numpy(self.calibration_.sorted_scores)
-        tensors["calibration.column_scale"] = torch.from_numpy(
-            self.column_scale_.astype(np.float64)
-        )
-        params = {k: v for k, v in self.get_params().items() if k not in ("device", "progress")}
-        params["model_options"] = config_to_dict(self.options_)
-        config = {"detector": params, "autoencoder": self.ae_config_.to_dict()}
-        if self.cross_ is not None:
-            config["cross"] = self.cross_.config.to_dict()
-            tensors.update(self.cross_.tensors())
-        return {
-            "config": config,
-            "tensors": tensors,
-            "transformer_state": state,
-            "transformer_arrays": arrays,
-            "training": self.training_,
-            "extra": {
-                "calibration_rows": self.calibration_.n_rows,
-                "columns": list(self.encoding_.columns_),
-                "score": "mean standardised per-column reconstruction error"
-                + (" + cross-column category deficit (nats)" if self.cross_ else ""),
-            },
-        }
+        return detector_contents(self)
 
     @classmethod
     def _restore(cls, loaded: LoadedModel, device: str) -> AnomalyDetector:
-        if not isinstance(loaded.schema, TableSchema):
-            raise ValueError("the file has no table schema")
-        params, options = _params_of(dict(loaded.config["detector"]))
-        det = cls(**params, device=device, progress=False)
-        det.options_ = options
-        config = AutoencoderConfig.from_dict(loaded.config["autoencoder"])
-        tensors = loaded.prefixed("model")
-        det.schema_ = loaded.schema
-        det.encoding_ = TableEncoding.from_state(
-            loaded.schema,
-            loaded.manifest["transformer"],
-            loaded.arrays("transformer"),
-            {"centre": tensors["scaler.centre"].numpy(), "scale": tensors["scaler.scale"].numpy()},
-            clip=float(options.clip),
-            scaling=str(options.scaling),
-        )
-        det.ae_config_ = config
-        dev = resolve_device(device)
-        det._device = dev
-        model = build_autoencoder(config)
-        model.load_state_dict({k[3:]: v for k, v in tensors.items() if k.startswith("ae.")})
-        det.model_ = model.to(dev).eval()
-        det.calibration_ = ScoreCalibration(
-            tensors["calibration.scores"].numpy(),
-            int(loaded.manifest["extra"]["calibration_rows"]),
-        )
-        det.column_scale_ = tensors["calibration.column_scale"].numpy().astype(np.float64)
-        if det.column_scale_.ndim != 2 or det.column_scale_.shape[0] != config.groups:
-            raise ValueError("calibration scales do not match the snapshot groups")
-        det.training_ = dict(loaded.manifest.get("training", {}))
-        det.cross_ = None
-        if "cross" in loaded.config:  # files written before the cross-column model have none
-            det.cross_ = CrossModel.from_tensors(
-                loaded.config["cross"], tensors, det.encoding_, dev
-            )
-        if det.encoding_.layout_.n_features != config.n_features or det.column_scale_.shape[
-            1
-        ] != len(det.encoding_.columns_):
-            raise ValueError("the detector does not match its schema")
-        return det
+        return restore_detector(cls, loaded, device)
 
     def __repr__(self) -> str:
         fitted = "fitted" if self.is_fitted() else "unfitted"
         return f"AnomalyDetector(random_state={self.random_seed}, {fitted})"
-
-
-_OPTION_KEYS = {f for f in DetectorConfig.__dataclass_fields__}
-
-
-def _params_of(stored: dict[str, Any]) -> tuple[dict[str, Any], DetectorConfig]:
-    """Estimator parameters and options from a file's ``detector`` entry (files of synthgen
-    0.1.0 kept every option beside the parameters, and their seed as ``seed``)."""
-    options = dict(stored.pop("model_options", None) or {})
-    for key in list(stored):
-        if key in _OPTION_KEYS:
-            value = stored.pop(key)
-            if value is not None:
-                options[key] = value
-    if "seed" in stored and stored["seed"] is not None and "random_state" not in stored:
-        stored["random_state"] = stored.pop("seed")
-    stored.pop("model_options", None)
-    keep = ("model", "epochs", "batch_size", "contamination", "top_k", "random_state", "seed")
-    params = {k: v for k, v in stored.items() if k in keep}
-    return params, config_from_dict(DetectorConfig, options)
 
 
 KIND = register(

@@ -1,14 +1,15 @@
 """The detector's encoding of a table: the shared TableTransformer plus unclipped numeric values.
 
 Categorical and boolean columns, and the missing indicators of nullable numeric columns, are
-encoded by :class:`~synthgen.transform.TableTransformer` exactly as the generators see them (an
-unseen category encodes as an all-zero block). The value of a numeric column is the one thing the
-detector encodes differently: the transformer's quantile and mode encodings clip values to the
-fitted range, which would hide precisely the out-of-range values a screening job looks for (and
-measured worse on ADBench: mean ROC-AUC 0.67 with quantile values against 0.86 standardised), so
-the detector scales them itself: ``(x - median) / (IQR / 1.349)`` by default ("robust"; mean and
-standard deviation when the IQR is 0, or with ``scaling="standard"``), extrapolating linearly
-beyond the fitting range, clipped at +-``clip`` so one absurd value cannot overflow training.
+encoded by :class:`~synthgen.tabular.transform.TableTransformer` exactly as the generators see
+them (an unseen category encodes as an all-zero block). The value of a numeric column is the one
+thing the detector encodes differently: the transformer's quantile and mode encodings clip
+values to the fitted range, which would hide precisely the out-of-range values a screening job
+looks for (and measured worse on ADBench: mean ROC-AUC 0.67 with quantile values against 0.86
+standardised), so the detector scales them itself: ``(x - median) / (IQR / 1.349)`` by default
+("robust"; mean and standard deviation when the IQR is 0, or with ``scaling="standard"``),
+extrapolating linearly beyond the fitting range, clipped at +-``clip`` so one absurd value
+cannot overflow training.
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.errors import DataError
+from synthgen.errors import DataError, ModelFileError
 from synthgen.schema import TableSchema
 from synthgen.tabular.anomaly.reconstruction import SpanLayout
+from synthgen.tabular.anomaly.scaling import (
+    apply_quantile,
+    centre_scale,
+    fit_quantile,
+    pack,
+    unpack,
+)
 from synthgen.tabular.transform import TableTransformer
 
 NUMERIC = ("continuous", "integer", "datetime")
@@ -53,36 +61,39 @@ class TableEncoding:
     """Typed frame -> float32 matrix + the :class:`SpanLayout` the error measure reads."""
 
     def __init__(
-        self, schema: TableSchema, *, clip: float = 1000.0, scaling: str = "robust"
+        self,
+        schema: TableSchema,
+        *,
+        clip: float = 1000.0,
+        scaling: str = "robust",
+        quantiles: bool = False,
     ) -> None:
         self.schema = schema
         self.clip = float(clip)
         self.scaling = scaling
+        self.quantiles = quantiles  # also fit quantile-normal tables (the neighbour space)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, frame: pd.DataFrame, *, seed: int = 0) -> TableEncoding:
-        self.transformer_ = TableTransformer(self.schema, numeric="quantile", seed=seed).fit(frame)
+        # the transformer's own numeric values are replaced by the detector's (below), so its
+        # quantile tables are kept minimal: fitting 1,000 quantiles per column cost seconds on
+        # wide tables (InternetAds: 1,555 columns) and megabytes in the model file
+        self.transformer_ = TableTransformer(
+            self.schema, numeric="quantile", n_quantiles=2, seed=seed
+        ).fit(frame)
         self._layout()
-        centre, scale = [], []
+        centre, scale, tables = [], [], []
         for name in self.numeric_columns_:
             x = self._values(frame, name)
             x = x[~np.isnan(x)]
-            if len(x) == 0:
-                centre.append(0.0)
-                scale.append(1.0)
-                continue
-            c = float(np.mean(x))
-            s = float(np.std(x))
-            if self.scaling == "robust":
-                q1, med, q3 = np.percentile(x, [25, 50, 75])
-                if q3 - q1 > 1e-12 * max(1.0, abs(med)):
-                    c, s = float(med), float((q3 - q1) / 1.349)
-            if not np.isfinite(s) or s <= 1e-12 * max(1.0, abs(c)):
-                s = 1.0
+            c, s = centre_scale(x, self.scaling)
             centre.append(c)
             scale.append(s)
+            if self.quantiles:
+                tables.append(fit_quantile(x, s))
         self.centre_ = np.asarray(centre, dtype=np.float64)
         self.scale_ = np.asarray(scale, dtype=np.float64)
+        self.quantiles_ = tables
         return self
 
     def _layout(self) -> None:
@@ -114,24 +125,38 @@ class TableEncoding:
         )
 
     def _values(self, frame: pd.DataFrame, name: str) -> np.ndarray:
-        spec = self.schema.column(name)
+        if not hasattr(self, "_specs"):
+            self._specs = {c.name: c for c in self.schema.columns}
+        spec = self._specs[name]
         return numeric_values(frame[name], spec.type, name, spec.format)
 
     # ------------------------------------------------------------------ transforming
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Encode a typed frame (validated against the schema) to float32 ``(n, n_features)``."""
+        return self.transform_both(frame)[0]
+
+    def transform_both(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """The autoencoder's matrix (z-scored numbers) and, if quantile tables were fitted, the
+        neighbour space's (the same but with quantile-normal numbers; else ``None``)."""
         out = self.transformer_.transform(frame)
+        other = out.copy() if self.quantiles else None
         for j, (name, idx) in enumerate(zip(self.numeric_columns_, self.value_index_, strict=True)):
-            z = (self._values(frame, name) - self.centre_[j]) / self.scale_[j]
-            z = np.clip(np.nan_to_num(z, nan=0.0), -self.clip, self.clip)
-            out[:, idx] = z.astype(np.float32)
-        return out
+            x = self._values(frame, name)
+            z = (x - self.centre_[j]) / self.scale_[j]
+            out[:, idx] = np.clip(np.nan_to_num(z, nan=0.0), -self.clip, self.clip)
+            if other is not None:
+                q = apply_quantile(x, *self.quantiles_[j])
+                other[:, idx] = np.clip(np.nan_to_num(q, nan=0.0), -self.clip, self.clip)
+        return out, other
 
     # ------------------------------------------------------------------ state
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """(transformer state, transformer arrays, scaler arrays)."""
         state, arrays = self.transformer_.to_state()
-        return state, arrays, {"centre": self.centre_, "scale": self.scale_}
+        scaler = {"centre": self.centre_, "scale": self.scale_}
+        if self.quantiles:
+            scaler.update({f"q.{k}": v for k, v in pack(self.quantiles_).items()})
+        return state, arrays, scaler
 
     @classmethod
     def from_state(
@@ -149,9 +174,13 @@ class TableEncoding:
         self._layout()
         self.centre_ = np.asarray(scaler["centre"], dtype=np.float64)
         self.scale_ = np.asarray(scaler["scale"], dtype=np.float64)
-        if len(self.centre_) != len(self.numeric_columns_):
-            from synthgen.errors import ModelFileError
-
+        self.quantiles = any(k.startswith("q.") for k in scaler)
+        self.quantiles_ = []
+        if self.quantiles:
+            self.quantiles_ = unpack({k[2:]: v for k, v in scaler.items() if k.startswith("q.")})
+        if len(self.centre_) != len(self.numeric_columns_) or (
+            self.quantiles and len(self.quantiles_) != len(self.numeric_columns_)
+        ):
             raise ModelFileError("The detector's numeric scaler does not match its schema.")
         return self
 

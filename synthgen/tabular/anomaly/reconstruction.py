@@ -38,10 +38,22 @@ class SpanLayout:
     n_columns: int = 0
 
 
+def _one_feature_per_column(layout: SpanLayout) -> bool:
+    n = layout.n_features
+    return (
+        not layout.onehot
+        and n == layout.n_columns
+        and layout.numeric_idx == list(range(n))
+        and layout.numeric_col == list(range(n))
+    )
+
+
 def column_errors(recon: torch.Tensor, x: torch.Tensor, layout: SpanLayout) -> torch.Tensor:
     """Per-column errors ``(members, batch, n_columns)`` of reconstructions ``(members, batch,
     features)`` against inputs ``(batch, features)``."""
     members, batch = recon.shape[0], recon.shape[1]
+    if _one_feature_per_column(layout):  # all-numeric tables: the squared errors themselves
+        return (recon - x.unsqueeze(0)) ** 2
     out = recon.new_zeros(members, batch, layout.n_columns)
     if layout.numeric_idx:
         idx = torch.as_tensor(layout.numeric_idx, device=x.device)
@@ -127,7 +139,7 @@ class ReconstructionNet(DropLastBatches, TrainableModel):
     def validation_loss(self, data) -> float:
         return float(column_errors(self.net(data), data, self.layout).mean())
 
-    def finish(self, data) -> None:
+    def finish(self, data, advance=lambda n=1: None) -> None:
         self.snapshots.append(_copy(self.net))
 
     def stacked(self) -> tuple[AutoencoderConfig, nn.Module]:
@@ -158,6 +170,8 @@ def predict_group_errors(
     of each group (members are stored group-major)."""
     model.eval()
     members = model.config.members
+    # rows per pass: no intermediate (members, rows, features) tensor above ~4M values
+    chunk = max(1, min(chunk, (1 << 22) // max(1, members * layout.n_features)))
     out = np.empty((groups, x.shape[0], layout.n_columns), dtype=np.float64)
     for i in range(0, x.shape[0], chunk):
         xb = torch.as_tensor(x[i : i + chunk], dtype=torch.float32, device=device)

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from synthgen.core.screening import ScoreSummary
+from synthgen.core.screening import ROW, ScoreSummary
 from synthgen.schema import TableSchema
 from synthgen.tabular.io import iter_raw, validate_frame
 
@@ -22,10 +23,12 @@ def score_chunks(
     threshold: float,
     summary: ScoreSummary | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Score each chunk (the input rows plus the three output columns) as it comes."""
+    """Score each chunk as it comes: the input rows plus the detector's output columns and
+    ``input_row`` (the row's 1-based position in the input, as the report numbers it)."""
     offset = 0
     for chunk in chunks:
-        scored = detector.score_frame(chunk, threshold)
+        scored = detector.score_frame(chunk.drop(columns=[ROW], errors="ignore"), threshold)
+        scored[ROW] = np.arange(offset + 1, offset + len(scored) + 1, dtype=np.int64)
         if summary is not None:
             summary.update(scored, offset)
         offset += len(chunk)
