@@ -8,6 +8,17 @@ HERE = Path(__file__).resolve().parent
 SECTIONS = [
     ("tabular", "Tabular models on Adult (`benchmarks/tabular.py`)"),
     (
+        "tabular_dev",
+        "Quality frontier on Adult: `ar` beside TabularARGN (`benchmarks/tabular.py`, "
+        "development run under load)",
+    ),
+    (
+        "tabular_robustness_dev",
+        "`ar`, `vae` and TabularARGN on ten tables they were not tuned on "
+        "(`benchmarks/tabular_robustness.py`, development run under load)",
+    ),
+    ("profile_ar", "Where the `ar` kind's time goes (`benchmarks/profile_model.py`)"),
+    (
         "tabular_robustness",
         "Tabular defaults on tables they were not tuned on (`benchmarks/tabular_robustness.py`)",
     ),
@@ -15,7 +26,7 @@ SECTIONS = [
     ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),
     ("images", "Image models on MNIST10k (`benchmarks/images.py`)"),
-    ("anomaly", "Anomaly screening on ADBench (`benchmarks/anomaly.py`)"),
+    ("anomaly", "Anomaly screening on ADBench, both protocols (`benchmarks/anomaly.py`)"),
     (
         "image_anomaly",
         "One-class image anomaly screening on MNIST10k (`benchmarks/image_anomaly.py`)",

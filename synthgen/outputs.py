@@ -129,3 +129,15 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def require_file(path: str | Path, what: str) -> Path:
+    """``path`` must exist (cheap checks the CLI makes before importing the heavy libraries):
+    ``what`` names it in the error ("Data file", "Schema file", "Model file")."""
+    path = Path(path)
+    if not path.exists():
+        from synthgen.errors import DataError, ModelFileError, SchemaError
+
+        error = {"Schema file": SchemaError, "Model file": ModelFileError}.get(what, DataError)
+        raise error(f"{what} {path} does not exist.")
+    return path

@@ -11,8 +11,12 @@ console = Console(stderr=True)
 
 
 def augment(
-    data: Path = typer.Argument(..., help="Real table to augment (CSV, Parquet or JSONL)."),
-    model: Path = typer.Option(..., "--model", "-m", help="Model file written by synthgen fit."),
+    data: Path = typer.Argument(
+        ..., metavar="DATA", help="Real table to augment (CSV, Parquet or JSONL)."
+    ),
+    model: Path = typer.Option(
+        ..., "--model", "-m", metavar="MODEL", help="Model file written by synthgen fit."
+    ),
     balance: str | None = typer.Option(
         None,
         "--balance",
@@ -20,7 +24,7 @@ def augment(
         help="Bring every class of COL up to the majority class's count.",
     ),
     rows: int | None = typer.Option(
-        None, "--rows", "-n", help="Add N synthetic rows drawn without conditions."
+        None, "--rows", "-n", metavar="N", help="Add N synthetic rows drawn without conditions."
     ),
     ratio: list[str] | None = typer.Option(
         None,
@@ -29,19 +33,30 @@ def augment(
         help="COL=VALUE:r adds round(r x count(VALUE)) rows with COL=VALUE (repeatable).",
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Output file (default: DATA-stem.augmented + DATA suffix)."
+        None,
+        "--output",
+        "-o",
+        metavar="OUT",
+        help="Output file (default: DATA-stem.augmented + DATA suffix).",
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the fit seed)."),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, metavar="N", help="Random seed (default: the fit seed)."
+    ),
     no_provenance: bool = typer.Option(
         False, "--no-provenance", help="Leave out the boolean _synthetic column."
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option(
+        "auto", "--device", metavar="auto|cpu|cuda", help="Where to compute."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Write DATA's rows plus synthetic rows from MODEL, with a _synthetic column.
 
-    Example: synthgen augment train.csv --model adult.synth --balance income -o balanced.csv
+    \b
+    Examples:
+      synthgen augment train.csv --model adult.synth --balance income -o balanced.csv
+      synthgen augment train.csv --model adult.synth --ratio 'income=>50K:0.5' -o more.csv
     """
     from synthgen.jobs.augment import augment_to_file
 
@@ -68,4 +83,4 @@ def augment(
 
 def register(app: typer.Typer) -> None:
     """Add ``synthgen augment`` to the synthgen app."""
-    app.command("augment")(augment)
+    app.command("augment", short_help="Add synthetic rows to a real table.")(augment)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from synthgen.cli.options import Overwrite, Quiet, SchemaFile, Seed
+from synthgen.outputs import require_file
 
 
 def evaluate_cmd(
@@ -117,12 +118,18 @@ def evaluate_cmd(
     them), distances and MMD; TSTR vs TRTR and detection; exact copies, DCR and NNDR; the
     schema's great-expectations suite. Reports and JSON are written even when a gate fails.
 
-    Example: synthgen evaluate --real train.csv --synthetic synth.csv --schema adult.yaml
-    --holdout test.csv --report report.html --fail-under quality=0.8
-
     Images: a CNN trained on the real images gives the feature space for a Fréchet distance and
     precision/recall (with the real-vs-real floor), conditional accuracy and TSTR vs TRTR.
+
+    \b
+    Examples:
+      synthgen evaluate --real train.csv --synthetic synthetic.csv --schema adult.yaml \\
+          --holdout test.csv --report report.html --json metrics.json --fail-under quality=0.5
+      synthgen evaluate --real train.npz --synthetic digits.npz --schema mnist.yaml \\
+          --report digits.html
     """
+    for path, what in ((real, "Data file"), (synthetic, "Data file"), (schema_path, "Schema file")):
+        require_file(path, what)  # cheap checks first: the heavy imports take seconds
     from synthgen.errors import GateFailed
     from synthgen.jobs.evaluate import evaluate_files
 
@@ -183,4 +190,4 @@ def _print_summary(doc: dict | None, outputs: list[Path]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``synthgen evaluate`` to the synthgen app."""
-    app.command("evaluate")(evaluate_cmd)
+    app.command("evaluate", short_help="Evaluate synthetic data against real data.")(evaluate_cmd)

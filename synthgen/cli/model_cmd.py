@@ -18,6 +18,7 @@ from synthgen.cli.options import (
     Threads,
     key_values,
 )
+from synthgen.outputs import check_output, require_file
 
 console = Console(stderr=True)
 FORMATS = ("parquet", "csv", "jsonl", "npz", "png")
@@ -38,7 +39,8 @@ def fit(
             "--kind",
             "-k",
             metavar="KIND",
-            help="Model kind: vae or cgan (default: vae for tables, cgan for images).",
+            help="Model kind: vae, cgan or ar for tables (default vae); cgan or vae for images "
+            "(default cgan).",
             show_default=False,
         ),
     ] = None,
@@ -84,12 +86,18 @@ def fit(
 ) -> None:
     """Fit a generator to a table or an image set (the schema's kind decides).
 
-    Example: synthgen fit adult.csv --schema schemas/adult.yaml --kind vae -o adult.synth
+    \b
+    Examples:
+      synthgen fit train.csv --schema adult.yaml --kind vae -o model.synth
+      synthgen fit train.npz --schema mnist.yaml --kind cgan -o mnist-model.synth
     """
-    from synthgen.jobs.fit import fit_to_file
-
     chosen = kind or model
     out = output or Path(f"{data.stem}.{chosen or 'model'}.synth")
+    require_file(data, "Data file")  # cheap checks first: the heavy imports take seconds
+    require_file(schema, "Schema file")
+    check_output(out, overwrite=overwrite, inputs=[data, schema])
+    from synthgen.jobs.fit import fit_to_file
+
     summary = fit_to_file(
         data,
         schema,
@@ -145,7 +153,6 @@ def generate(
         typer.Option(
             "--seed",
             min=0,
-            max=2**63 - 1,
             metavar="N",
             help="Random seed (default: the fit seed).",
             show_default=False,
@@ -168,17 +175,24 @@ def generate(
 ) -> None:
     """Generate synthetic rows (or images) from a model file, streamed to disk.
 
-    Example: synthgen generate adult.synth --rows 10000 -o synthetic.parquet -c 'income=>50K'
+    Every row meets the conditions: exactly for the model's condition columns, by bounded
+    rejection for others.
 
-    Images:  synthgen generate mnist.synth --rows 1000 -o digits --format png -c digit=3
+    \b
+    Examples:
+      synthgen generate adult.synth --rows 10000 -o synthetic.parquet -c 'income=>50K'
+      synthgen generate mnist.synth --rows 1000 -o digits --format png -c digit=3
     """
-    from synthgen.jobs.conditions import parse_conditions
-    from synthgen.jobs.generate import default_output, generate_to_file
-
     if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(
             f"'{fmt}' is not one of {', '.join(FORMATS)}.", param_hint="--format"
         )
+    require_file(model, "Model file")  # cheap checks first: the heavy imports take seconds
+    if output is not None:
+        check_output(output, overwrite=overwrite, inputs=[model], directory=fmt == "png")
+    from synthgen.jobs.conditions import parse_conditions
+    from synthgen.jobs.generate import default_output, generate_to_file
+
     output = output or default_output(model, fmt)
     result = generate_to_file(
         model,
@@ -200,7 +214,7 @@ def demo(
         Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Folder for the files.")
     ] = Path("synthgen-demo"),
     kind: Annotated[
-        str, typer.Option("--kind", "-k", metavar="KIND", help="Model kind: vae or cgan.")
+        str, typer.Option("--kind", "-k", metavar="KIND", help="Model kind: vae, cgan or ar.")
     ] = "vae",
     model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,
     epochs: Annotated[
@@ -209,16 +223,32 @@ def demo(
             "--epochs", metavar="N", help="Most epochs (default: planned).", show_default=False
         ),
     ] = None,
+    data_only: Annotated[
+        bool,
+        typer.Option(
+            "--data-only",
+            help="Only write the example files the --help examples use (census table and "
+            "schema, digit images and schema), made without any download.",
+            show_default=False,
+        ),
+    ] = False,
     threads: Threads = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
     """Fit, generate and evaluate on a small census table embedded in the package.
 
-    Example: synthgen demo -o /tmp/demo
+    \b
+    Examples:
+      synthgen demo -o demo-out
+      synthgen demo --data-only -o examples
     """
-    from synthgen.jobs.demo import run_demo
+    from synthgen.jobs.demo import run_demo, write_example_data
 
+    if data_only:
+        written = write_example_data(output_dir, overwrite=overwrite)
+        console.print(f"[green]wrote[/] {', '.join(str(p) for p in written)}")
+        return
     run_demo(
         output_dir,
         model=model or kind,
@@ -231,6 +261,6 @@ def demo(
 
 def register(app: typer.Typer) -> None:
     """Add fit, generate and demo to the synthgen app."""
-    app.command("fit")(fit)
-    app.command("generate")(generate)
-    app.command("demo")(demo)
+    app.command("fit", short_help="Fit a generator to a table or an image set.")(fit)
+    app.command("generate", short_help="Generate rows or images from a model file.")(generate)
+    app.command("demo", short_help="Fit, generate and evaluate on embedded data.")(demo)

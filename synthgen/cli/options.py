@@ -17,9 +17,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.", 
 Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where to compute.")]
 Seed = Annotated[
     int,
-    typer.Option(
-        "--seed", min=0, max=2**63 - 1, metavar="N", help="Random seed (same seed, same output)."
-    ),
+    typer.Option("--seed", min=0, metavar="N", help="Random seed (same seed, same output)."),
 ]
 Threads = Annotated[
     int | None,
@@ -27,7 +25,7 @@ Threads = Annotated[
         "--threads",
         min=1,
         metavar="N",
-        help="CPU threads (default: the available cores, fewer for small networks).",
+        help="CPU threads (default: 1 for table models, every core for image models).",
         show_default=False,
     ),
 ]

@@ -10,17 +10,21 @@ from rich.console import Console
 console = Console(stderr=True)
 
 pipeline = typer.Typer(
+    rich_markup_mode=None,
     name="pipeline",
     help="Run YAML job specs (fit, generate, validate, evaluate, augment, anomaly screening).",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 _STYLE = {"ok": "green", "reused": "cyan", "failed": "red", "interrupted": "red"}
 
 
-@pipeline.command("run")
+@pipeline.command("run", short_help="Run a job spec.")
 def run_cmd(
-    spec: Path = typer.Argument(..., help="Job spec (YAML); its paths are relative to it."),
+    spec: Path = typer.Argument(
+        ..., metavar="SPEC", help="Job spec (YAML); its paths are relative to it."
+    ),
     force: bool = typer.Option(
         False, "--force", help="Refit models even when their fingerprint is up to date."
     ),
@@ -29,7 +33,9 @@ def run_cmd(
     """Run every step of a job spec in order; a failed step stops the run (exit 1, or 3 for a
     failed gate) and names the step. A run summary JSON is written in every case.
 
-    Example: synthgen pipeline run pipelines/augment-adult.yaml
+    \b
+    Example:
+      synthgen pipeline run spec.yaml
     """
     from synthgen.pipeline import StepResult, load_spec, run_pipeline
 
@@ -50,4 +56,4 @@ def run_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add the ``pipeline`` group to the synthgen app."""
-    app.add_typer(pipeline, name="pipeline")
+    app.add_typer(pipeline, name="pipeline", short_help="Run YAML job specs.")

@@ -10,6 +10,7 @@ import typer
 from synthgen.cli.options import Overwrite
 
 schema_app = typer.Typer(
+    rich_markup_mode=None,
     name="schema",
     help="Write a schema from data, or check a schema (and data against it).",
     no_args_is_help=True,
@@ -17,7 +18,7 @@ schema_app = typer.Typer(
 )
 
 
-@schema_app.command("infer")
+@schema_app.command("infer", short_help="Write a schema from data.")
 def infer_cmd(
     data: Annotated[
         Path,
@@ -67,9 +68,10 @@ def infer_cmd(
     """Infer a schema from DATA: column types, missing-value tokens, ranges, category sets;
     for images (an .npz file or a folder) the size, channels and label values.
 
-    Example: synthgen schema infer ../shared/data/adult/train.csv --target income -o adult.yaml
-
-    Example: synthgen schema infer ../shared/data/mnist10k/train.npz --name mnist -o mnist.yaml
+    \b
+    Examples:
+      synthgen schema infer train.csv --target income -o inferred.yaml
+      synthgen schema infer train.npz --name mnist -o inferred-mnist.yaml
     """
     from synthgen.jobs.schema import describe, infer_to_file, infer_to_text
 
@@ -82,7 +84,7 @@ def infer_cmd(
     typer.echo(f"wrote {output}: {describe(schema)}", err=True)
 
 
-@schema_app.command("validate")
+@schema_app.command("validate", short_help="Check a schema, and data against it.")
 def validate_cmd(
     schema_path: Annotated[
         Path, typer.Argument(metavar="SCHEMA", help="Schema file (YAML or JSON).")
@@ -107,7 +109,9 @@ def validate_cmd(
 ) -> None:
     """Check a schema file, and with --data a table against it; exit 1 listing every problem.
 
-    Example: synthgen schema validate schemas/adult.yaml --data ../shared/data/adult/test.csv
+    \b
+    Example:
+      synthgen schema validate adult.yaml --data test.csv
     """
     from synthgen.jobs.schema import check_data, describe, schema_of
 
@@ -119,4 +123,4 @@ def validate_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the synthgen app."""
-    app.add_typer(schema_app, name="schema")
+    app.add_typer(schema_app, name="schema", short_help="Write a schema from data, or check one.")

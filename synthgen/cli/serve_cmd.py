@@ -8,33 +8,60 @@ import typer
 
 
 def serve(
-    models_dir: Path = typer.Argument(..., help="Folder of .synth model and detector files."),
+    models_dir: Path = typer.Argument(
+        ..., metavar="MODELS_DIR", help="Folder of .synth model and detector files."
+    ),
     host: str = typer.Option(
-        "127.0.0.1", "--host", help="Address to listen on; non-loopback needs --token-env."
+        "127.0.0.1",
+        "--host",
+        metavar="ADDRESS",
+        help="Address to listen on; non-loopback needs --token-env.",
     ),
-    port: int = typer.Option(8000, "--port", help="TCP port (0: any free port)."),
+    port: int = typer.Option(8000, "--port", metavar="PORT", help="TCP port (0: any free port)."),
     token_env: str | None = typer.Option(
-        None, "--token-env", help="Environment variable holding the bearer token clients send."
+        None,
+        "--token-env",
+        metavar="VAR",
+        help="Environment variable holding the bearer token clients send.",
     ),
-    max_rows: int = typer.Option(1_000_000, "--max-rows", help="Most rows per request."),
-    max_upload_mb: float = typer.Option(32.0, "--max-upload-mb", help="Largest scoring upload."),
+    max_rows: int = typer.Option(
+        1_000_000, "--max-rows", metavar="N", help="Most rows per request."
+    ),
+    max_upload_mb: float = typer.Option(
+        32.0, "--max-upload-mb", metavar="MB", help="Largest scoring upload."
+    ),
     max_concurrent: int = typer.Option(
-        4, "--max-concurrent", help="Generations at once (more wait, then get 429)."
+        4, "--max-concurrent", metavar="N", help="Generations at once (more wait, then get 429)."
     ),
     queue_seconds: float = typer.Option(
-        60.0, "--queue-seconds", help="How long a request waits for a free slot before 429."
+        60.0,
+        "--queue-seconds",
+        metavar="SECONDS",
+        help="How long a request waits for a free slot before 429.",
     ),
     chunk_rows: int = typer.Option(
         10_000,
         "--chunk-rows",
+        metavar="N",
         help="Rows per streamed chunk (a client that leaves stops generation at the next chunk).",
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+    device: str = typer.Option(
+        "auto", "--device", metavar="auto|cpu|cuda", help="Where to compute."
+    ),
+    log_level: str = typer.Option(
+        "info", "--log-level", metavar="LEVEL", help="debug, info, warning, error."
+    ),
 ) -> None:
-    """Serve model files over HTTP (FastAPI; API docs at /docs).
+    """Serve model files over HTTP (FastAPI; API docs at /docs, served offline).
 
-    Example: SYNTHGEN_TOKEN=... synthgen serve models/ --host 0.0.0.0 --token-env SYNTHGEN_TOKEN
+    Loopback by default; another address needs a bearer token (--token-env VAR names the
+    environment variable that holds it).
+
+    \b
+    Examples:
+      synthgen serve models/ --port 8000
+      export SYNTHGEN_TOKEN="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+      synthgen serve models/ --host 0.0.0.0 --port 8000 --token-env SYNTHGEN_TOKEN
     """
     from synthgen.service import Limits
     from synthgen.service import serve as run_server
@@ -60,4 +87,4 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     """Add serve to the synthgen app."""
-    app.command("serve")(serve)
+    app.command("serve", short_help="Serve model files over HTTP.")(serve)

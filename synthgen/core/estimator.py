@@ -70,11 +70,17 @@ class Estimator(BaseEstimator):
         if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
             raise UsageError(f"{param('threads')} must be at least 1, got {threads}.", "threads")
 
+    def cpu_threads(self) -> int | None:
+        """The CPU threads a fit runs with: the user's ``threads``, else the kind's default
+        (``None``: torch's, every core)."""
+        threads = getattr(self, "threads", None)
+        return int(threads) if threads is not None else self.kind_entry().threads
+
     @contextlib.contextmanager
     def _compute(self, device: torch.device) -> Iterator[None]:
-        """Run with the user's ``threads`` limit (when set) on a CPU."""
-        threads = getattr(self, "threads", None)
-        with thread_limit(threads if device.type == "cpu" else None):
+        """Run with ``cpu_threads()`` on a CPU (same seed, data, device and thread count:
+        same result)."""
+        with thread_limit(self.cpu_threads() if device.type == "cpu" else None):
             yield
 
     # ------------------------------------------------------------------ fitted state

@@ -19,7 +19,12 @@ td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f4f4f
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#176a1d;font-weight:bold}.bad{color:#b00020;font-weight:bold}.flag{color:#b00020}
 img{max-width:100%}.note{color:#555;font-size:.85em}
+.verdict{border-left:6px solid #888;padding:.4em 1em;margin:1em 0;background:#f7f7f7}
+.verdict.good{border-color:#2e7d32}.verdict.fair{border-color:#f9a825}
+.verdict.poor,.verdict.failed{border-color:#c62828}.verdict ul{margin:.3em 0}
+details summary{cursor:pointer;color:#333;margin:.4em 0}
 img.thumb{width:56px;image-rendering:pixelated;background:#000}
+.muted{color:#666}ul.values{margin:0;padding-left:1.1em}
 """
 
 
@@ -85,6 +90,17 @@ def gates_html(gates: list[dict]) -> list[str]:
     ]
     header = ["gate", "metric", "value", "bound", "threshold", "result"]
     return ["<h2>Gates</h2>", html_table(header, rows)]
+
+
+def verdict_html(level: str, sentences: list[str]) -> list[str]:
+    """The verdict box at the top of a report: a level (good, fair, poor, failed) and one
+    sentence per finding."""
+    words = {"good": "Good", "fair": "Fair", "poor": "Poor", "failed": "Failed gates"}
+    items = "".join(f"<li>{esc(t)}</li>" for t in sentences)
+    return [
+        f'<div class="verdict {esc(level)}"><b>Verdict: {esc(words.get(level, level))}</b>'
+        f"<ul>{items}</ul></div>"
+    ]
 
 
 def page(title: str, body: str) -> str:

@@ -105,6 +105,9 @@ class Kind:
     plan:        its training defaults.
     summary:     one line for help texts.
     legacy_file_kinds: file kinds older synthgen versions wrote for it.
+    threads:     CPU threads it trains with by default: 1 for small networks, whose matrix
+                 products gain little from more and whose spinning threads slow a shared
+                 machine tenfold; ``None``: every core (convolutional networks gain).
     extra:       anything else the estimator needs (e.g. a numeric encoding).
     """
 
@@ -116,6 +119,7 @@ class Kind:
     plan: Plan
     summary: str = ""
     legacy_file_kinds: tuple[str, ...] = ()
+    threads: int | None = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from synthgen.core.checkpoint import load_checkpoint, save_checkpoint, tensors_of_run
-from synthgen.core.progress import progress_bar
+from synthgen.core.progress import phase, progress_bar
 from synthgen.core.trainable import Batch, TrainableModel
 from synthgen.core.training_data import TrainData, data_fingerprint, n_rows, place, split_rows
 from synthgen.errors import ModelFileError, param
@@ -148,8 +148,10 @@ def fit_model(
         model.load_state_tensors(copy.copy(st.best_state))
         model.to(device)
     model.train(False)
-    with torch.no_grad():
-        model.finish(data)
+    steps = model.finish_steps(data)
+    with phase(progress and steps > 0, model.finish_description, steps) as advance:
+        with torch.no_grad():
+            model.finish(data, advance)
     return {
         "epochs_run": st.epoch,
         "epochs_max": cfg.epochs if not by_steps else st.epoch,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any, ClassVar, TypeAlias
 
@@ -135,8 +135,15 @@ class TrainableModel(ABC):
         model has no validation figure."""
         return None
 
-    def finish(self, data: Batch) -> None:
-        """Called once after training with the full training data (e.g. fit a latent prior)."""
+    finish_description: ClassVar[str] = "finishing"
+
+    def finish_steps(self, data: Batch) -> int:
+        """How many steps ``finish`` reports (0: it is quick, no progress bar)."""
+        return 0
+
+    def finish(self, data: Batch, advance: Callable[[int], None] = lambda n=1: None) -> None:
+        """Called once after training with the full training data (e.g. fit a latent prior);
+        ``advance`` reports progress (``finish_steps`` steps in all)."""
 
 
 @torch.no_grad()

@@ -106,3 +106,49 @@ def run_demo(
         f"{model_path.name}, {synthetic_path.name}, {json_path.name}, {html_path.name}"
     )
     return {"fit_seconds": fit_s, **s}
+
+
+def write_example_data(output_dir: Path, *, overwrite: bool = False) -> list[Path]:
+    """The files the README's and the ``--help`` examples use, made without any download:
+    ``train.csv``/``test.csv`` and ``adult.yaml`` (the embedded census sample, split 4,000 /
+    1,000), and ``train.npz``/``test.npz`` and ``mnist.yaml`` (scikit-learn's bundled 8x8
+    digits, split 1,400 / 397)."""
+    from sklearn.datasets import load_digits
+
+    data_path, schema_path = demo_paths()
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise OutputError(f"Example data output {output_dir} exists and is not a folder.")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    names = ["train.csv", "test.csv", "adult.yaml", "train.npz", "test.npz", "mnist.yaml"]
+    paths = [output_dir / n for n in names]
+    for path in paths:
+        check_output(path, overwrite=overwrite)
+    lines = data_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    order = np.random.default_rng(0).permutation(len(rows))
+    for path, part in ((paths[0], order[HOLDOUT_ROWS:]), (paths[1], order[:HOLDOUT_ROWS])):
+        with atomic_output(path, overwrite=overwrite) as tmp:
+            tmp.write_text(header + "".join(rows[i] for i in sorted(part)), encoding="utf-8")
+    with atomic_output(paths[2], overwrite=overwrite) as tmp:
+        tmp.write_text(schema_path.read_text(encoding="utf-8"), encoding="utf-8")
+    digits = load_digits()
+    images = (digits.images * 15).astype(np.uint8)
+    labels = digits.target.astype(np.int64)
+    for path, part in ((paths[3], slice(0, 1400)), (paths[4], slice(1400, None))):
+        with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, images=images[part], labels=labels[part])
+    with atomic_output(paths[5], overwrite=overwrite) as tmp:
+        tmp.write_text(DIGITS_SCHEMA, encoding="utf-8")
+    return paths
+
+
+DIGITS_SCHEMA = """\
+# scikit-learn's bundled 8x8 handwritten digits (1,797 images), grey levels 0..240
+schema_version: 1
+name: mnist
+kind: image
+image: {height: 8, width: 8, channels: 1}
+source: {format: npz, images_key: images, labels_key: labels}
+label: {name: digit, values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}
+"""

@@ -86,4 +86,8 @@ def describe(schema: TableSchema | ImageSchema) -> str:
     counts = Counter(c.type for c in schema.columns)
     kinds = ", ".join(f"{n} {t}" for t, n in counts.items())
     extra = f", target {schema.target}" if schema.target else ""
+    fixed = [c.columns for c in schema.constraints if c.type == "fixed_combinations"]
+    if fixed:
+        shown = "; ".join(" + ".join(cols) for cols in fixed)
+        extra += f"; fixed combinations (one column determines the other in the data): {shown}"
     return f"table schema '{schema.name}', {len(schema.columns)} columns ({kinds}){extra}"

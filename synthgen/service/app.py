@@ -26,6 +26,7 @@ from synthgen._version import __version__
 from synthgen.errors import ModelFileError, SynthgenError
 from synthgen.jobs.generate import MEDIA_TYPES
 from synthgen.schema import category_label
+from synthgen.service.docs import add_offline_docs
 from synthgen.service.limits import BodyLimitMiddleware, Limits, SlotLimiter
 from synthgen.service.registry import NAME_PATTERN, ModelRegistry, NotFound, WrongKind
 from synthgen.service.streams import (
@@ -140,6 +141,8 @@ def create_app(
 
     guarded = [Depends(authorize)] if expected is not None else []
     app = FastAPI(
+        docs_url=None,  # served offline by add_offline_docs below
+        redoc_url=None,
         title="synthgen",
         version=__version__,
         description=(
@@ -147,6 +150,7 @@ def create_app(
             "detectors. Model names are the .synth files in the server's MODELS_DIR."
         ),
     )
+    add_offline_docs(app)
     app.state.registry = registry
     app.state.limits = limits
     app.state.slots = slots
@@ -322,7 +326,8 @@ def create_app(
             **_ERRORS,
             415: {"model": _Error, "description": "unsupported media type"},
             200: {
-                "description": "The input rows plus anomaly_score, is_anomaly, top_columns.",
+                "description": "The input rows plus anomaly_score, is_anomaly, top_columns, "
+                "reconstruction_score, neighbour_score and input_row.",
                 "content": {t: {} for t in MEDIA_TYPES.values()},
             },
         },

@@ -111,7 +111,7 @@ def serve(
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=5,
-        access_log=log_level == "debug",
+        access_log=log_level in ("debug", "info"),  # one line per request at info
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -27,6 +27,7 @@ import pandas as pd
 
 from synthgen.errors import DataError, SchemaError, param
 from synthgen.schema import DEFAULT_MISSING, ColumnSpec, TableSchema, category_label
+from synthgen.tabular.dependence import dependent_pairs
 from synthgen.tabular.io import read_raw
 
 __all__ = ["infer_schema", "MISSING_CANDIDATES", "DATETIME_FORMATS"]
@@ -154,6 +155,11 @@ def infer_schema(
             )
         if tspec.type in ("categorical", "boolean"):
             conditions = [target]
+    discrete = [c.name for c in columns if c.type in ("categorical", "boolean", "integer")]
+    typed = frame.replace(list(missing_values), pd.NA) if discrete else frame
+    constraints = [
+        {"type": "fixed_combinations", "columns": pair} for pair in dependent_pairs(typed, discrete)
+    ]
     try:
         return TableSchema(
             name=name or default_name,
@@ -161,6 +167,7 @@ def infer_schema(
             target=target,
             conditions=conditions,
             columns=columns,
+            constraints=constraints,
         )
     except ValueError as err:  # pragma: no cover - defensive: inferred schemas are valid
         raise SchemaError(f"Inferred schema is invalid: {err}") from None

@@ -597,3 +597,34 @@ def test_real_server_stops_generating_when_the_client_leaves(server):
         time.sleep(0.1)
     resp = server.post("/models/census/generate", json={"rows": 10})
     assert resp.status_code == 200 and len(resp.text.splitlines()) == 11
+
+
+# --- the API docs, offline, in a real browser -----------------------------------------------------
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.parametrize(("page", "rendered"), [("/docs", "opblock"), ("/redoc", "api-content")])
+def test_docs_pages_render_offline_in_a_headless_browser(server, tmp_path, page, rendered):
+    html = server.get(page).text
+    assert not re.findall(r"(?:src|href)=[\"']https?://", html)  # nothing from a CDN
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+    ]
+    url = f"{server.base_url}{page}"
+    out = subprocess.run([browser, *flags, url], capture_output=True, text=True, timeout=120).stdout
+    assert rendered in out, out[-2000:]
+    assert "/models/{name}/generate" in out  # the operations came from /openapi.json

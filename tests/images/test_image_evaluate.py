@@ -375,6 +375,8 @@ def test_cli_refuses_options_that_do_not_apply(files, tmp_path):
     bad = runner.invoke(app, _cli(files, "--target", "digit"))
     assert bad.exit_code == 2 and "--target applies to table" in bad.output
     (tmp_path / "t.yaml").write_text(json.dumps(_table_schema()))
+    for name in ("r.csv", "s.csv"):  # the files exist: the option is what is wrong
+        (tmp_path / name).write_text("x\n1\n")
     table = runner.invoke(
         app,
         [

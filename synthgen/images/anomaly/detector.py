@@ -349,6 +349,7 @@ KIND = register(
         config=ImageDetectorConfig,
         plan=Plan(TrainConfig(epochs=60, batch_size=64, val_fraction=0.0), target_steps=720),
         summary="ensemble of small convolutional autoencoders",
+        threads=None,
         legacy_file_kinds=("anomaly-image",),
     )
 )

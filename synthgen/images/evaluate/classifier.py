@@ -329,5 +329,6 @@ KIND = register(
         config=ClassifierConfig,
         plan=Plan(TrainConfig(epochs=4, batch_size=64, val_fraction=0.0), target_steps=150),
         summary="small CNN classifier: image evaluation's feature space and judge",
+        threads=None,
     )
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.core.html import fmt_cell, gates_html, html_table, img_tag, page
+from synthgen.core.html import fmt_cell, gates_html, html_table, img_tag, page, verdict_html
 from synthgen.images.data import ImageSet, label_values
 from synthgen.images.evaluate.evaluation import ImageEvaluation
 
@@ -94,6 +94,7 @@ def render_image_html(ev: ImageEvaluation) -> str:
     for note in doc["notes"]:
         parts.append(f'<p class="note">{html.escape(note)}</p>')
 
+    parts += verdict_html(*_verdict(doc))
     parts.append("<h2>Summary</h2>")
     rows = [
         [
@@ -177,3 +178,46 @@ def render_image_html(ev: ImageEvaluation) -> str:
 
 def write_image_html(ev: ImageEvaluation, path: str | Path) -> None:
     Path(path).write_text(render_image_html(ev), encoding="utf-8")
+
+
+def _verdict(doc: dict) -> tuple[str, list[str]]:
+    """The overall verdict: how the synthetic images read to a classifier trained on real ones,
+    how useful they are to train one, and how far their features are from real ones."""
+    fid, cond, util = doc["fidelity"], doc["conditional"], doc["utility"]
+    findings: list[tuple[str, str]] = []
+    acc = cond["accuracy"]
+    if acc is not None:
+        level = "good" if acc >= 0.95 else "fair" if acc >= 0.85 else "poor"
+        findings.append(
+            (
+                level,
+                f"A classifier trained on real images reads {100 * acc:.1f} % of the "
+                "synthetic images as their label.",
+            )
+        )
+    ratio = util["tstr_ratio"]
+    if ratio is not None:
+        level = "good" if ratio >= 0.95 else "fair" if ratio >= 0.85 else "poor"
+        findings.append(
+            (
+                level,
+                f"A classifier trained on synthetic images reaches {100 * ratio:.0f} % of "
+                "the accuracy of one trained on real images.",
+            )
+        )
+    floor = fid["frechet_floor"]
+    if fid["frechet_distance"] is not None and floor:
+        times = fid["frechet_distance"] / floor
+        level = "good" if times <= 3 else "fair" if times <= 10 else "poor"
+        findings.append(
+            (
+                level,
+                f"Their features lie {times:.1f} times as far from the real ones as "
+                "fresh real images do (Fréchet distance).",
+            )
+        )
+    failed = [g["name"] for g in doc.get("gates", []) if not g["passed"]]
+    if failed:
+        return "failed", [f"Gate(s) failed: {', '.join(failed)}."] + [t for _, t in findings]
+    order = {"poor": 0, "fair": 1, "good": 2}
+    return min((lv for lv, _ in findings), key=order.get, default="good"), [t for _, t in findings]

@@ -23,6 +23,7 @@ CGAN = register(
             max_epochs=400,
         ),
         summary="conditional DCGAN: projection critic, spectral norm, hinge loss (the default)",
+        threads=None,
     )
 )
 VAE = register(
@@ -41,6 +42,7 @@ VAE = register(
             max_epochs=300,
         ),
         summary="conditional convolutional VAE with a per-class latent prior",
+        threads=None,
     )
 )
 

@@ -54,7 +54,7 @@ class ImageVAE(ImageModel):
         self.prior_mean = tensors["prior_mean"].clone().float()
         self.prior_chol = tensors["prior_chol"].clone().float()
 
-    def finish(self, data) -> None:
+    def finish(self, data, advance=lambda n=1: None) -> None:
         """Fit the sampling prior: per class, a full-covariance Gaussian to the aggregate
         posterior of its training images (ex-post density estimation). Sampling then draws
         latents where the decoder saw that class, which keeps images on-label and sharp.

@@ -19,6 +19,7 @@ from synthgen.core.progress import progress_bar
 from synthgen.errors import UsageError, param
 from synthgen.schema import TableSchema
 from synthgen.tabular.evaluate import fidelity, privacy, utility
+from synthgen.tabular.evaluate.consistency import consistency
 from synthgen.tabular.evaluate.frames import Kind, column_kinds, prepare, subsample
 from synthgen.tabular.evaluate.validity import validate_synthetic
 
@@ -101,6 +102,7 @@ def _evaluate(real, synthetic, schema, holdout, target, kinds, max_rows, seed, v
     fid = fidelity.fidelity(real_f, syn_f, kinds, _rng(seed, 3))
     timings["fidelity"] = time.perf_counter() - t0
 
+    consistent = consistency(real, raw_syn, schema)
     bar.advance(task)
     step("utility (TSTR)")
     t0 = time.perf_counter()
@@ -143,6 +145,7 @@ def _evaluate(real, synthetic, schema, holdout, target, kinds, max_rows, seed, v
         "trends_strong": fid["trends_strong"],
         "quality_strong": fid["quality_strong"],
         "mmd2": fid["mmd"]["mmd2"],
+        "unseen_combinations": consistent["unseen_rows"],
         "tstr_ratio": tstr.get("tstr_ratio"),
         "detection_auc": det.get("auc"),
         "detection": det.get("score"),
@@ -172,6 +175,7 @@ def _evaluate(real, synthetic, schema, holdout, target, kinds, max_rows, seed, v
         },
         "summary": summary,
         "fidelity": fid,
+        "consistency": consistent,
         "utility": util,
         "privacy": priv,
         "validity": valid,

@@ -21,6 +21,10 @@ GATES: GateTable = {
     "dcr_share_max": ("dcr_share", "share of synthetic rows closer to train than holdout"),
     "exact_copies_max": ("exact_copies", "share of synthetic rows copied from train"),
     "mmd_max": ("mmd2", "MMD^2 between real and synthetic"),
+    "unseen_combinations_max": (
+        "unseen_combinations",
+        "share of rows pairing values of dependent columns never seen together",
+    ),
     "validity": ("validity", "share of GX expectations met (1 = all)"),
 }
 NEEDS = {

@@ -13,10 +13,12 @@ from synthgen.core.html import (
     img_tag,
     page,
     status_cell,
+    verdict_html,
     write_json,
 )
 from synthgen.tabular.evaluate import plots
 from synthgen.tabular.evaluate.evaluation import Evaluation
+from synthgen.tabular.evaluate.verdict import EXPLAIN, verdict
 
 
 def render_html(ev: Evaluation) -> str:
@@ -31,8 +33,14 @@ def render_html(ev: Evaluation) -> str:
         f"{fmt_cell(s['holdout_rows_used'])} (subsampled to at most {s['max_rows']}); "
         f"seed {doc['seed']}; target {fmt_cell(doc['target'])}.</p>"
     )
+    parts += verdict_html(*verdict(doc))
     parts.append("<h2>Summary</h2>")
-    parts.append(html_table(["metric", "value"], [[k, v] for k, v in doc["summary"].items()]))
+    parts.append(
+        html_table(
+            ["metric", "value", "what it means"],
+            [[k, v, EXPLAIN.get(k, "")] for k, v in doc["summary"].items()],
+        )
+    )
     parts += gates_html(doc["gates"])
 
     parts.append("<h2>Fidelity: column shapes (worst first)</h2>")
@@ -93,6 +101,7 @@ def render_html(ev: Evaluation) -> str:
                 plots.pair_heatmap(fid["pairs"], list(ev.kinds)), "pair trend difference heatmap"
             )
         )
+    parts += _consistency(doc.get("consistency"))
     mmd = fid["mmd"]
     parts.append(
         f"<p>MMD&sup2; (RBF, bandwidth {fmt_cell(mmd['bandwidth'])}, {mmd['rows']} rows "
@@ -159,19 +168,33 @@ def render_html(ev: Evaluation) -> str:
     )
     parts.append(
         img_tag(
-            plots.bars(
-                "privacy",
-                ["exact copies", "DCR share", "NNDR"],
-                {
-                    "synthetic": [priv["exact_copies"], priv["dcr_share"], priv["nndr"]],
-                    "real holdout": [
-                        priv["exact_copies_holdout"],
-                        0.5 if priv["dcr_share"] is not None else None,
-                        priv["nndr_holdout"],
-                    ],
-                },
+            plots.panels(
+                "privacy: synthetic rows against the real holdout (a fresh sample of real rows)",
+                [
+                    (
+                        "exact copies",
+                        {
+                            "synthetic": priv["exact_copies"],
+                            "holdout": priv["exact_copies_holdout"],
+                        },
+                        None,
+                        "share of rows found in training",
+                    ),
+                    (
+                        "DCR share",
+                        {"synthetic": priv["dcr_share"]},
+                        0.5,
+                        "0.5 = like new real rows",
+                    ),
+                    (
+                        "NNDR",
+                        {"synthetic": priv["nndr"], "holdout": priv["nndr_holdout"]},
+                        None,
+                        "near 1 = not near one training row",
+                    ),
+                ],
             ),
-            "privacy bars",
+            "privacy panels",
         )
     )
 
@@ -184,15 +207,28 @@ def render_html(ev: Evaluation) -> str:
             f"<p>{status_cell(valid['success'])} {st['successful']} of {st['evaluated']} "
             "expectations met.</p>"
         )
-        parts.append(
-            html_table(
-                ["expectation", "column", "result", "details"],
-                [
-                    [r["expectation"], r["column"], status_cell(r["success"]), r["details"]]
-                    for r in sorted(valid["results"], key=lambda r: r["success"])
-                ],
+        rows = sorted(valid["results"], key=lambda r: r["success"])
+        failed = [r for r in rows if not r["success"]]
+        passed = [r for r in rows if r["success"]]
+        header = ["expectation", "column", "result", "details"]
+        if failed:
+            parts.append(
+                html_table(
+                    header,
+                    [
+                        [r["expectation"], r["column"], status_cell(False), r["details"]]
+                        for r in failed
+                    ],
+                )
             )
-        )
+        if passed:
+            table = html_table(
+                header,
+                [[r["expectation"], r["column"], status_cell(True), r["details"]] for r in passed],
+            )
+            parts.append(
+                f"<details><summary>{len(passed)} checks passed (show)</summary>{table}</details>"
+            )
     return page(f"synthgen evaluation: {doc['schema']}", "\n".join(parts))
 
 
@@ -201,3 +237,17 @@ def write_html(ev: Evaluation, path: str | Path) -> None:
 
 
 __all__ = ["render_html", "write_html", "write_json"]
+
+
+def _consistency(section: dict | None) -> list[str]:
+    """The pairs of dependent columns and how often synthetic rows break them."""
+    if not section or not section["pairs"]:
+        return []
+    rows = [[" + ".join(p["columns"]), p["source"], p["unseen_share"]] for p in section["pairs"]]
+    return [
+        "<h2>Consistency: dependent columns</h2>",
+        '<p class="note">Pairs where one column determines the other in the real data (or a '
+        "fixed_combinations constraint of the schema), and the share of synthetic rows with a "
+        "combination never seen in the real data.</p>",
+        html_table(["columns", "from", "rows with an unseen combination"], rows),
+    ]
