@@ -106,8 +106,9 @@ class SyntheticOverSampler(_Base):
     """Over-sample classes with rows made by a conditional VAE or GAN.
 
     Parameters: ``sampling_strategy`` (as imbalanced-learn: "auto", "minority", ..., a float or
-    a dict ``{class: target_count}``); ``model`` ("vae" | "cgan"), ``epochs``, ``batch_size``,
-    ``seed``, ``device``, ``model_options`` (passed to ``TabularSynthesizer``); ``progress``.
+    a dict ``{class: target_count}``); ``model`` (a table generator kind: "vae", "cgan", "ar"),
+    ``epochs``, ``batch_size``, ``random_state`` (as scikit-learn; ``seed`` an alias),
+    ``device``, ``model_options`` (passed to ``TabularSynthesizer``), ``threads``; ``progress``.
 
     Fitted attributes: ``sampling_strategy_`` ({class: rows added}), ``synthesizer_``,
     ``schema_``, ``n_features_in_`` and ``feature_names_in_`` (DataFrame input).
@@ -123,18 +124,22 @@ class SyntheticOverSampler(_Base):
         model: str = "vae",
         epochs: int | None = None,
         batch_size: int | None = None,
-        seed: int = 0,
+        random_state: int = 0,
+        seed: int | None = None,
         device: str = "auto",
         model_options: dict[str, Any] | None = None,
+        threads: int | None = None,
         progress: bool = False,
     ) -> None:
         self.sampling_strategy = sampling_strategy
         self.model = model
         self.epochs = epochs
         self.batch_size = batch_size
+        self.random_state = random_state
         self.seed = seed
         self.device = device
         self.model_options = model_options
+        self.threads = threads
         self.progress = progress
 
     # imbalanced-learn calls fit/fit_resample; both are overridden so mixed-type DataFrames
@@ -174,21 +179,26 @@ class SyntheticOverSampler(_Base):
             self.model,
             epochs=self.epochs,
             batch_size=self.batch_size,
-            seed=self.seed,
+            random_state=self._seed(),
             device=self.device,
             progress=self.progress,
             model_options=self.model_options,
+            threads=self.threads,
         ).fit(typed, schema)
         parts = []
         for i, (cls, n) in enumerate(self.sampling_strategy_.items()):
             if n <= 0:
                 continue
-            seed = int(np.random.SeedSequence([self.seed, i]).generate_state(1)[0])
+            seed = int(np.random.SeedSequence([self._seed(), i]).generate_state(1)[0])
             parts.append(self.synthesizer_.sample(n, {target: text[cls]}, seed=seed))
             parts[-1]["__class__"] = [cls] * n
         return self._outputs(X, y, parts, target)
 
     # ------------------------------------------------------------------ helpers
+    def _seed(self) -> int:
+        """``random_state``, or ``seed`` where only the alias was given."""
+        return int(self.seed if self.seed is not None else self.random_state)
+
     def _frame(self, X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray]:
         labels = np.asarray(y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else y)
         if labels.ndim == 2 and labels.shape[1] == 1:

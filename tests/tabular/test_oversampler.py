@@ -39,9 +39,11 @@ def test_dataframe_in_dataframe_out(census):
     new = X_res.iloc[len(X) :]
     assert new["sex"].isin(X["sex"].unique()).all()
     assert new["age"].between(17, 90).all()
-    # same seed, same rows
+    # same seed, same rows; random_state (scikit-learn's name) and the seed alias agree
     X_again, _ = clone(sampler).fit_resample(X, y)
     pd.testing.assert_frame_equal(X_res, X_again)
+    X_rs, _ = SyntheticOverSampler(epochs=2, batch_size=100, random_state=1).fit_resample(X, y)
+    pd.testing.assert_frame_equal(X_res, X_rs)
 
 
 def test_numpy_arrays_and_integer_labels(census):
@@ -81,7 +83,7 @@ def test_imblearn_pipeline_with_cross_val_score(census):
     X, y = census[NUMERIC], census["income"]
     pipe = Pipeline(
         [
-            ("over", SyntheticOverSampler(epochs=2, batch_size=100, seed=0)),
+            ("over", SyntheticOverSampler(epochs=2, batch_size=100, random_state=0)),
             ("clf", HistGradientBoostingClassifier(max_iter=20, random_state=0)),
         ]
     )
