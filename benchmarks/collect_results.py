@@ -6,11 +6,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = [
-    ("tabular", "Tabular models on Adult (`benchmarks/tabular.py`)"),
+    (
+        "tabular",
+        "Quality frontier on Adult: every kind beside TabularARGN in one run "
+        "(`benchmarks/tabular.py`)",
+    ),
+    ("busy_idle", "The demo on an idle and a busy machine (`benchmarks/busy_idle.py`)"),
+    ("tabular_sdv", "Tabular models on Adult beside SDV (`benchmarks/tabular.py`, idle, run 4)"),
     (
         "tabular_dev",
-        "Quality frontier on Adult: `ar` beside TabularARGN (`benchmarks/tabular.py`, "
-        "development run under load)",
+        "How `ar`'s defaults were chosen (`benchmarks/tabular.py`, development runs under load)",
     ),
     (
         "tabular_robustness_dev",

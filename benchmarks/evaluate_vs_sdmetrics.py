@@ -127,7 +127,7 @@ def main() -> int:
         print(f"| {case} | {key} | {ours:.4f} | {theirs:.4f} | {config} | {diff:+.5f} |")
     print(f"\nlargest |difference|: {worst:.2e} (tolerance {TOLERANCE})")
     if args.time:
-        from synthgen.tabular.evaluate import evaluate
+        from synthgen.tabular.evaluate.evaluation import evaluate
 
         shuffled = train.sample(frac=1.0, random_state=1).reset_index(drop=True)
         start = time.perf_counter()

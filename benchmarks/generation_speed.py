@@ -53,10 +53,10 @@ def _cli(args: list[str], threads: int | None) -> tuple[float, float]:
 def run_model(kind: str, args, tmp: Path) -> dict:
     from synthgen.schema import load_table_schema
     from synthgen.tabular.io import read_table
-    from synthgen.tabular.sampler import generate_to_file
+    from synthgen.jobs.generate import generate_to_file
     from synthgen.tabular.synthesizer import TabularSynthesizer
 
-    schema = load_table_schema(ROOT / "schemas" / "adult.yaml")
+    schema = load_table_schema(args.schema)
     frame = read_table(args.data / "adult" / "train.csv", schema)
     synth = TabularSynthesizer(kind, epochs=args.fit_epochs, seed=0, progress=False)
     synth.fit(frame, schema)
@@ -94,6 +94,7 @@ def run_model(kind: str, args, tmp: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--schema", type=Path, default=ROOT / "schemas" / "adult.yaml")
     ap.add_argument("--models", default="vae,cgan")
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--big-rows", type=int, default=0, help="also time one run of this size")

@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_avg_1m_at_end": round(load_avg, 2),
             "target_mean_roc_auc": TARGET,
             "mean_roc_auc": means,
-            "synthgen_params": ImageAnomalyDetector()._params(),
+            "synthgen_params": ImageAnomalyDetector().get_params(),
             "rows": rows,
         }
         OUT.mkdir(parents=True, exist_ok=True)

@@ -32,11 +32,11 @@ OUT = ROOT / "benchmarks" / "results"
 
 def run_model(kind: str, train, test, schema, args, tmp: Path) -> dict:
     import torch
-    from synthgen.jobs.generate_images import generate_images_to_file
 
     from synthgen.device import resolve_device
     from synthgen.images.evaluate.evaluation import evaluate_images
     from synthgen.images.synthesizer import ImageSynthesizer
+    from synthgen.jobs.generate import generate_to_file
 
     t = time.perf_counter()
     synth = ImageSynthesizer(kind, epochs=args.epochs, seed=0, device=args.device, progress=False)
@@ -44,7 +44,7 @@ def run_model(kind: str, train, test, schema, args, tmp: Path) -> dict:
     fit_s = time.perf_counter() - t
     model = synth.save(tmp / f"{kind}.synth", overwrite=True)
     t = time.perf_counter()
-    generate_images_to_file(
+    generate_to_file(
         model,
         args.gen_rows,
         tmp / f"{kind}.npz",

@@ -100,7 +100,7 @@ def cli_rows_per_s(model: Path, rows: int) -> dict[str, tuple[float, float]]:
     validation included), and of its API in-process with and without that validation."""
     import torch
 
-    from synthgen.tabular.sampler import generate_to_file
+    from synthgen.jobs.generate import generate_to_file
 
     torch.set_num_threads(2)
     out: dict[str, tuple[float, float]] = {}

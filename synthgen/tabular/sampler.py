@@ -1,8 +1,9 @@
 """Sampling rows that meet conditions and constraints, and streaming them to a file.
 
 Conditions on the model's conditioned columns are met by conditioning (exact); others by
-bounded rejection. Schema constraints hold on every row: ranges by clipping, inequalities and
-fixed combinations by rejection. id and pii columns get fresh values, never training values.
+bounded rejection. Schema constraints hold on every row: ranges by clipping, inequalities by
+rejection, fixed combinations by repair where one column determines the others and by rejection
+otherwise (``combinations.py``). id and pii columns get fresh values, never training values.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from synthgen.schema import (
     TableSchema,
     category_label,
 )
+from synthgen.tabular.combinations import FixedCombination
 from synthgen.tabular.transform.categorical import OTHER
 
 MAX_ATTEMPT_FACTOR = 50  # rejection draws at most this many candidate rows per requested row
@@ -47,7 +49,7 @@ class Sampler:
         self.rng = np.random.default_rng(seed)
         self.produced = 0
         self._combos = [
-            (c["columns"], pd.MultiIndex.from_tuples([tuple(v) for v in c["values"]]))
+            FixedCombination(c["columns"], c["values"])
             for c in self.info.get("fixed_combinations", [])
         ]
 
@@ -131,11 +133,15 @@ class Sampler:
         sample_draw = getattr(self.model, "sample_draw", None)
         if sample_draw is None:  # a model that only makes the one-hot matrix
             matrix = self.model.sample(n, self.fixed, self.torch_gen).cpu().numpy()
-            return self.transformer.inverse_transform(matrix, rng=self.rng)
-        draw = sample_draw(n, self.fixed, self.torch_gen)
-        return self.transformer.inverse_transform_parts(
-            draw.values.cpu().numpy(), draw.codes.cpu().numpy(), rng=self.rng
-        )
+            df = self.transformer.inverse_transform(matrix, rng=self.rng)
+        else:
+            draw = sample_draw(n, self.fixed, self.torch_gen)
+            df = self.transformer.inverse_transform_parts(
+                draw.values.cpu().numpy(), draw.codes.cpu().numpy(), rng=self.rng
+            )
+        for combo in self._combos:
+            df = combo.repair(df)
+        return df
 
     def _accept(self, df: pd.DataFrame) -> pd.DataFrame:
         keep = np.ones(len(df), dtype=bool)
@@ -151,8 +157,8 @@ class Sampler:
                 ok = (low < high) if con.strict else (low <= high)
                 ok = ok.fillna(True).to_numpy(dtype=bool)  # a missing side cannot violate
                 keep &= ok
-        for columns, allowed in self._combos:
-            keep &= combination_keys(df, columns).isin(allowed)
+        for combo in self._combos:
+            keep &= combo.accept(df)
         return df[keep]
 
     def _clip(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -242,15 +248,6 @@ class Sampler:
         parts = [f"{k}={v}" for k, v in {**self.rejected}.items()]
         parts += [f"{k}=<slot {v}>" for k, v in self.fixed.items()]
         return "{" + ", ".join(parts) + "}" if parts else "{}"
-
-
-def combination_keys(frame: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
-    """The rows' value combinations as labels (str, None for missing), vectorised: what
-    fixed_combinations constraints store at fit time and check at generation."""
-    labels = {
-        name: frame[name].astype("string").to_numpy(dtype=object, na_value=None) for name in columns
-    }
-    return pd.MultiIndex.from_arrays([labels[name] for name in columns], names=columns)
 
 
 def _label(value: Any) -> Any:

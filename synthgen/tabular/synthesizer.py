@@ -13,8 +13,9 @@ from synthgen.core.modelfile import LoadedModel
 from synthgen.core.synthesizer import Synthesizer
 from synthgen.errors import DataError, UsageError, param
 from synthgen.schema import FixedCombinationsConstraint, TableSchema
+from synthgen.tabular.combinations import combination_keys
 from synthgen.tabular.models.layout import Layout
-from synthgen.tabular.sampler import Sampler, combination_keys
+from synthgen.tabular.sampler import Sampler
 from synthgen.tabular.transform import TableTransformer
 from synthgen.tabular.transform.table import NUMERIC_METHODS
 

@@ -1,0 +1,101 @@
+"""fixed_combinations constraints at generation: the combinations seen at fit time, checked
+on every drawn row, and repaired where one column of the constraint determines the others.
+
+When one column's value fixes the whole combination (Adult's education fixes education-num),
+the other columns are set from it, so a drawn row is valid without being drawn again; rows
+whose determining value is not a known one are still checked and rejected. A constraint where
+no column determines the rest is enforced by rejection alone.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def combination_keys(frame: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
+    """The rows' value combinations as labels (str, None for missing), vectorised: what
+    fixed_combinations constraints store at fit time and check at generation."""
+    labels = {name: _labels(frame[name]) for name in columns}
+    return pd.MultiIndex.from_arrays([labels[name] for name in columns], names=columns)
+
+
+def _labels(column: pd.Series) -> np.ndarray:
+    return column.astype("string").to_numpy(dtype=object, na_value=None)
+
+
+_MISSING = "\x00missing"  # the lookup key of a missing value (None does not hash reliably)
+
+
+def _keys(labels: np.ndarray) -> np.ndarray:
+    keys = labels.copy()
+    keys[pd.isna(keys)] = _MISSING
+    return keys
+
+
+def _plain(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
+class FixedCombination:
+    """One constraint: its allowed combinations, and the column that determines the rest."""
+
+    def __init__(self, columns: list[str], values: list[list[Any]]) -> None:
+        self.columns = list(columns)
+        combos = [tuple(_plain(v) for v in row) for row in values]
+        self.allowed = pd.MultiIndex.from_tuples(combos, names=self.columns)
+        self.source: int | None = None
+        for i in range(len(self.columns)):
+            keys = [c[i] for c in combos]
+            if len(set(keys)) == len(keys):  # this column's value fixes the combination
+                self.source = i
+                self._keys = pd.Index(_keys(np.array(keys, dtype=object)))
+                self._targets = {
+                    j: [c[j] for c in combos] for j in range(len(self.columns)) if j != i
+                }
+                break
+        self._typed: dict[int, Any] = {}
+
+    def repair(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Set the determined columns from the determining one, where its value is known."""
+        if self.source is None or not len(df):
+            return df
+        pos = self._keys.get_indexer(_keys(_labels(df[self.columns[self.source]])))
+        hit = pos >= 0
+        if not hit.any():
+            return df
+        for j, labels in self._targets.items():
+            name = self.columns[j]
+            typed = self._typed_values(j, labels, df[name])
+            if typed is None:  # a dtype the labels cannot be read back into: reject instead
+                continue
+            column = df[name].array.copy()
+            column[hit] = typed[pos[hit]]
+            df[name] = column
+        return df
+
+    def accept(self, df: pd.DataFrame) -> np.ndarray:
+        """Which rows hold an allowed combination."""
+        return np.asarray(combination_keys(df, self.columns).isin(self.allowed), dtype=bool)
+
+    def _typed_values(self, j: int, labels: list[str | None], column: pd.Series) -> Any:
+        """The labels as values of the column's dtype (cached per dtype), or None."""
+        if j not in self._typed:
+            try:
+                if pd.api.types.is_bool_dtype(column.dtype):
+                    flags = {"True": True, "False": False, None: None}
+                    typed = pd.array([flags[v] for v in labels], dtype="boolean")
+                    typed = typed.astype(column.dtype)
+                else:
+                    typed = pd.array(labels, dtype="string").astype(column.dtype)
+                back = pd.Series(typed).astype("string").to_numpy(dtype=object, na_value=None)
+                ok = list(back) == labels  # the round trip must give the same labels
+            except (TypeError, ValueError, KeyError):
+                typed, ok = None, False
+            self._typed[j] = typed if ok else None
+        return self._typed[j]
