@@ -15,9 +15,27 @@ Overwrite = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.", show_default=False)]
 Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where to compute.")]
+SEED_MAX = 2**63 - 1  # numpy and torch take seeds below 2**63
 Seed = Annotated[
     int,
-    typer.Option("--seed", min=0, metavar="N", help="Random seed (same seed, same output)."),
+    typer.Option(
+        "--seed",
+        min=0,
+        max=SEED_MAX,
+        metavar="N",
+        help="Random seed (same seed, same output).",
+    ),
+]
+FileSeed = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        min=0,
+        max=SEED_MAX,
+        metavar="N",
+        help="Random seed (default: the fit seed).",
+        show_default=False,
+    ),
 ]
 Threads = Annotated[
     int | None,

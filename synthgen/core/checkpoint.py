@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
+from synthgen.core.jsonable import nesting_depth
 from synthgen.errors import ModelFileError
 from synthgen.outputs import atomic_output
+
+MAX_DEPTH = 64  # JSON nesting a checkpoint's meta may have (synthgen writes a few levels)
 
 
 def flatten_optimizer(
@@ -90,12 +94,16 @@ def is_checkpoint(path: Path) -> bool:
 
 def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read a checkpoint written by ``save_checkpoint``."""
+    if path.is_dir():
+        raise ModelFileError(f"Checkpoint {path} is a folder, not a checkpoint; move it.")
     try:
         with zipfile.ZipFile(path) as zf:
             meta = json.loads(zf.read("meta.json"))
             tensors = load_safetensors(zf.read("tensors.safetensors"))
     except (
         zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
         KeyError,
         ValueError,
         RecursionError,
@@ -107,6 +115,6 @@ def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]
         raise ModelFileError(
             f"Checkpoint {path} cannot be read ({why}); delete it to start training afresh."
         ) from None
-    if not isinstance(meta, dict):
+    if not isinstance(meta, dict) or nesting_depth(meta, MAX_DEPTH) > MAX_DEPTH:
         raise ModelFileError(f"Checkpoint {path} is not a synthgen checkpoint; delete it.")
     return meta, tensors

@@ -18,18 +18,20 @@ import json
 import os
 import platform
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from synthgen._version import __version__
+from synthgen.core.jsonable import nesting_depth
 from synthgen.core.kinds import Kind, kind_of_file
 from synthgen.errors import ModelFileError, SchemaError
 from synthgen.outputs import atomic_output
@@ -43,6 +45,8 @@ _FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed entry timestamps: byte-identica
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_WEIGHTS_BYTES = int(os.environ.get("SYNTHGEN_MAX_WEIGHTS_BYTES", 4 * 1024**3))
 MAX_RATIO = 200  # uncompressed / compressed size of a member; more is a zip bomb
+MAX_MEMBERS = 16  # a model file has two; a long central directory is itself a bomb
+MAX_DEPTH = 64  # JSON nesting a manifest may have (synthgen writes fewer than 10 levels)
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 
 
@@ -51,7 +55,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    format_version: int
+    format_version: StrictInt = Field(ge=1)
     kind: str
     config: dict[str, Any]
     schema_: dict[str, Any]
@@ -229,7 +233,10 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
         raise _refuse(path, "it is not a synthgen model file (not a zip archive).")
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
+            infos = zf.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise _refuse(path, f"it has {len(infos):,} members; a synthgen model file has 2.")
+            names = {info.filename for info in infos}
             pickles = sorted(n for n in names if n.endswith((*_PICKLE_SUFFIXES, "data.pkl")))
             if pickles:
                 raise _refuse(path, f"it contains pickled data ({', '.join(pickles)}).")
@@ -240,7 +247,15 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
             _check_member(path, zf.getinfo(WEIGHTS), MAX_WEIGHTS_BYTES)
             manifest_bytes = zf.read(MANIFEST)
             blob = zf.read(WEIGHTS) if weights else b""
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as err:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as err:
         raise _refuse(path, f"the archive is corrupt ({err}).") from None
     try:
         manifest = json.loads(manifest_bytes)
@@ -248,10 +263,18 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
         raise _refuse(path, "its manifest is not valid JSON.") from None
     except RecursionError:
         raise _refuse(
-            path, "its manifest is nested too deeply to be a synthgen manifest."
+            path,
+            f"its manifest is nested more than {MAX_DEPTH} levels deep, which no synthgen "
+            "manifest is.",
         ) from None
     if not isinstance(manifest, dict):
         raise _refuse(path, "its manifest is not a JSON object.")
+    if nesting_depth(manifest, MAX_DEPTH) > MAX_DEPTH:
+        raise _refuse(
+            path,
+            f"its manifest is nested more than {MAX_DEPTH} levels deep, which no synthgen "
+            "manifest is.",
+        )
     return manifest, blob
 
 
