@@ -258,7 +258,7 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
     ) as err:
         raise _refuse(path, f"the archive is corrupt ({err}).") from None
     try:
-        manifest = json.loads(manifest_bytes)
+        manifest = json.loads(manifest_bytes, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise _refuse(path, "its manifest is not valid JSON.") from None
     except RecursionError:
@@ -276,6 +276,10 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
             "manifest is.",
         )
     return manifest, blob
+
+
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")  # NaN and Infinity: Python reads them, JSON has none
 
 
 def _validate(path: Path, manifest: dict[str, Any]) -> Manifest:

@@ -211,6 +211,8 @@ MALFORMED = {
     "format-bool": (lambda m: m.update(format_version=True), "format_version"),
     "format-zero": (lambda m: m.update(format_version=0), "format_version"),
     "unknown-kind": (lambda m: m.update(kind="table-evil"), "unknown model kind"),
+    "infinity": (lambda m: m["schema"]["columns"][0].update(max=float("inf")), "not valid JSON"),
+    "nan": (lambda m: m["training"].update(best_val_loss=float("nan")), "not valid JSON"),
 }
 
 
