@@ -18,9 +18,11 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from synthgen.core.jsonable import nesting_depth
+from synthgen.core.zipread import MAX_RATIO, MAX_WEIGHTS_BYTES, read_member
 from synthgen.errors import ModelFileError
 from synthgen.outputs import atomic_output
 
+MAX_MEMBERS = 16
 MAX_DEPTH = 64  # JSON nesting a checkpoint's meta may have (synthgen writes a few levels)
 
 
@@ -92,14 +94,25 @@ def is_checkpoint(path: Path) -> bool:
         return False
 
 
+def _check_size(path: Path, info: zipfile.ZipInfo) -> None:
+    big = info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+    if info.file_size > 2 * MAX_WEIGHTS_BYTES or big:
+        raise ModelFileError(
+            f"Checkpoint {path} cannot be read: its {info.filename} declares "
+            f"{info.file_size:,} bytes from {info.compress_size:,} (a zip bomb?); delete it."
+        )
+
+
 def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read a checkpoint written by ``save_checkpoint``."""
     if path.is_dir():
         raise ModelFileError(f"Checkpoint {path} is a folder, not a checkpoint; move it.")
     try:
         with zipfile.ZipFile(path) as zf:
-            meta = json.loads(zf.read("meta.json"))
-            tensors = load_safetensors(zf.read("tensors.safetensors"))
+            for info in zf.infolist()[:MAX_MEMBERS]:
+                _check_size(path, info)
+            meta = json.loads(read_member(zf, "meta.json"))
+            tensors = load_safetensors(read_member(zf, "tensors.safetensors"))
     except (
         zipfile.BadZipFile,
         zlib.error,

@@ -33,6 +33,7 @@ from safetensors.torch import save as save_safetensors
 from synthgen._version import __version__
 from synthgen.core.jsonable import nesting_depth
 from synthgen.core.kinds import Kind, kind_of_file
+from synthgen.core.zipread import MAX_RATIO, MAX_WEIGHTS_BYTES, read_member
 from synthgen.errors import ModelFileError, SchemaError
 from synthgen.outputs import atomic_output
 from synthgen.schema import ImageSchema, TableSchema, parse_schema, schema_to_dict
@@ -43,8 +44,6 @@ WEIGHTS = "weights.safetensors"
 KEY_ENV = "SYNTHGEN_MODEL_KEY"
 _FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed entry timestamps: byte-identical files per seed
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-MAX_WEIGHTS_BYTES = int(os.environ.get("SYNTHGEN_MAX_WEIGHTS_BYTES", 4 * 1024**3))
-MAX_RATIO = 200  # uncompressed / compressed size of a member; more is a zip bomb
 MAX_MEMBERS = 16  # a model file has two; a long central directory is itself a bomb
 MAX_DEPTH = 64  # JSON nesting a manifest may have (synthgen writes fewer than 10 levels)
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
@@ -245,8 +244,8 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
                     raise _refuse(path, f"it has no {member}.")
             _check_member(path, zf.getinfo(MANIFEST), MAX_MANIFEST_BYTES)
             _check_member(path, zf.getinfo(WEIGHTS), MAX_WEIGHTS_BYTES)
-            manifest_bytes = zf.read(MANIFEST)
-            blob = zf.read(WEIGHTS) if weights else b""
+            manifest_bytes = read_member(zf, MANIFEST)
+            blob = read_member(zf, WEIGHTS) if weights else b""
     except (
         zipfile.BadZipFile,
         zlib.error,

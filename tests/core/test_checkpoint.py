@@ -27,7 +27,7 @@ TINY = ["--epochs", "1", "-O", "hidden=8", "-O", "latent_dim=4", "-q", "--device
 
 
 def _ckpt(path: Path, meta: bytes, tensors: bytes) -> Path:
-    with zipfile.ZipFile(path, "w") as zf:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("meta.json", meta)
         zf.writestr("tensors.safetensors", tensors)
     return path
@@ -45,6 +45,7 @@ HOSTILE = {
     ),
     "list-meta": (b"[1, 2]", GOOD_TENSORS, "not a synthgen checkpoint"),
     "bad-json": (b"{nope", GOOD_TENSORS, "cannot be read"),
+    "bomb": (b"{}", b"\0" * (64 << 20), "zip bomb"),
 }
 
 

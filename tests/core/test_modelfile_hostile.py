@@ -301,3 +301,41 @@ def test_fuzz_manifest_values_and_types(model_file, tmp_path, data):
         parent[where[-1]] = data.draw(JSON, "value")
     path = _write(tmp_path / "fuzz.synth", manifest, weights)
     _loads_or_refuses(path)
+
+
+def _lie_about_size(path: Path, member: str, declared: int) -> None:
+    """Patch the local and central headers of ``member`` to declare ``declared`` bytes."""
+    raw = bytearray(path.read_bytes())
+    name = member.encode()
+    local = raw.find(b"PK\x03\x04")
+    while local != -1:
+        n = int.from_bytes(raw[local + 26 : local + 28], "little")
+        if raw[local + 30 : local + 30 + n] == name:
+            raw[local + 22 : local + 26] = declared.to_bytes(4, "little")
+        local = raw.find(b"PK\x03\x04", local + 4)
+    central = raw.find(b"PK\x01\x02")
+    while central != -1:
+        n = int.from_bytes(raw[central + 28 : central + 30], "little")
+        if raw[central + 46 : central + 46 + n] == name:
+            raw[central + 24 : central + 28] = declared.to_bytes(4, "little")
+        central = raw.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("member", [MANIFEST, WEIGHTS])
+def test_bomb_lying_about_its_size_is_never_inflated(model_file, tmp_path, member):
+    """A member declaring 1 KB that inflates to 300 MB: refused, with memory bounded."""
+    import tracemalloc
+
+    manifest, weights = _parts(model_file)
+    members = {MANIFEST: json.dumps(manifest).encode(), WEIGHTS: weights}
+    members[member] = b"\0" * (300 << 20)
+    bomb = _zip(tmp_path / "liar.synth", members)
+    _lie_about_size(bomb, member, 1024)
+    tracemalloc.start()
+    try:
+        _refused(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20, f"peak {peak:,} bytes"
