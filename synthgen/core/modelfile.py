@@ -214,6 +214,7 @@ def read_manifest(path: str | Path) -> tuple[dict[str, Any], int]:
     """The manifest (a dict) of a model file and the file's size, read without its weights;
     used to route a command or list a folder. Raises ModelFileError naming what is wrong."""
     manifest, _ = _read(Path(path), weights=False)
+    _validate(Path(path), manifest)  # its structure, so a listing can rely on it
     return manifest, Path(path).stat().st_size
 
 

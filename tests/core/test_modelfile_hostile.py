@@ -339,3 +339,18 @@ def test_bomb_lying_about_its_size_is_never_inflated(model_file, tmp_path, membe
     finally:
         tracemalloc.stop()
     assert peak < 32 << 20, f"peak {peak:,} bytes"
+
+
+@pytest.mark.parametrize("case", ["kind-int", "config-list", "schema-string", "format-bool"])
+def test_summary_of_a_malformed_manifest_is_a_clean_error(model_file, tmp_path, case):
+    """What listing a folder of models reads (``model_summary``): a ModelFileError, so one
+    broken file can be shown as broken beside the others."""
+    from synthgen.jobs.kinds import model_summary
+
+    edit, needle = MALFORMED[case]
+    manifest, weights = _parts(model_file)
+    edit(manifest)
+    path = _write(tmp_path / "m.synth", manifest, weights)
+    with pytest.raises(ModelFileError, match=needle):
+        model_summary(path)
+    assert model_summary(model_file)["kind"] == "table-vae"
