@@ -61,6 +61,20 @@ def check_output(
     return target
 
 
+def make_folder(folder: str | Path) -> Path:
+    """Create an output folder (and its parents), refusing with an OutputError, not an
+    OSError traceback, when that is not possible."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(
+            f"Output folder {folder} cannot be created ({err.strerror or type(err).__name__}). "
+            "Choose another output path or fix the permissions."
+        ) from None
+    return folder
+
+
 def _unwritable(target: Path, why: str = "") -> OutputError:
     return OutputError(
         f"Output {target} cannot be written: the folder {target.parent or '.'} is not "

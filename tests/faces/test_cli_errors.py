@@ -309,3 +309,11 @@ def test_output_never_follows_or_replaces_a_link_without_overwrite(tmp_path, exi
         tmp.write_text("new")
     assert out.read_text() == "new" and not out.is_symlink() and victim.read_text() == "keep"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "victim.txt"]
+
+
+def test_output_folder_that_cannot_be_created(tmp_path, monkeypatch):
+    """A folder to create under a file (or an unwritable one): a worded error, exit 1."""
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "afile", "x")
+    result, created = _run(tmp_path, ["demo", "--data-only", "-o", "afile/examples"])
+    _check(result, created, 1, "afile/examples", "cannot be created")
