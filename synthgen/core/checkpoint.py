@@ -55,6 +55,11 @@ def restore_optimizer(
         idx, field = key.split(".", 1)
         state.setdefault(int(idx), {})[field] = value
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    for group in opt.param_groups:  # state of another shape would fail mid-training
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.ndim and value.shape != p.shape:
+                    raise ValueError(f"optimizer state {key} does not match its parameter")
 
 
 def tensors_of_run(

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import save
 from typer.testing import CliRunner
 
@@ -112,3 +113,105 @@ def test_fit_keeps_an_earlier_checkpoint_unless_told(tmp_path):
     result, out = _fit(tmp_path, "--overwrite")
     assert result.exit_code == 0, result.output
     assert out.exists() and not ckpt.exists()  # its own checkpoint, removed once done
+
+
+def _tiny_fit(frame, checkpoint: Path, resume: bool = False, epochs: int = 2):
+    from synthgen.schema import parse_schema
+    from synthgen.tabular.synthesizer import TabularSynthesizer
+
+    schema = parse_schema(
+        {
+            "name": "tiny",
+            "columns": [
+                {"name": "age", "type": "integer", "min": 17, "max": 90},
+                {"name": "job", "type": "categorical", "values": ["clerk", "sales"]},
+            ],
+        }
+    )
+    synth = TabularSynthesizer(
+        "vae", epochs=epochs, batch_size=30, seed=0, progress=False, device="cpu",
+        model_options={"hidden": [8], "latent_dim": 4, "prior_components": 2},
+    )  # fmt: skip
+    return synth.fit(frame, schema, checkpoint=checkpoint, resume=resume)
+
+
+def _set_tensor(tensors, pick, value):
+    name = next(k for k in sorted(tensors) if pick(k))
+    if value is None:
+        del tensors[name]
+    else:
+        tensors[name] = value(tensors[name])
+
+
+TAMPERED = {
+    "weight-shape": (
+        None,
+        lambda t: _set_tensor(
+            t, lambda k: k.startswith("model."), lambda v: v.flatten()[:1].clone()
+        ),
+    ),
+    "weight-missing": (None, lambda t: _set_tensor(t, lambda k: k.startswith("model."), None)),
+    "weight-dtype": (
+        None,
+        lambda t: _set_tensor(t, lambda k: k.startswith("model."), lambda v: v.to(torch.int8)),
+    ),
+    "rng-garbage": (
+        None,
+        lambda t: _set_tensor(t, lambda k: k == "rng.cpu", lambda v: v[:3].clone()),
+    ),
+    "optimizer-state-shape": (
+        None,
+        lambda t: _set_tensor(
+            t, lambda k: k.startswith("opt."), lambda v: v.reshape(-1)[:1].clone()
+        ),
+    ),
+    "epoch-text": (lambda m: m.update(epoch="abc"), None),
+    "optimizers-list": (lambda m: m.update(optimizers=[1]), None),
+    "scalars-list": (lambda m: [o.update(scalars=[1]) for o in m["optimizers"].values()], None),
+    "history-dict": (lambda m: m.update(history={"a": 1}), None),
+    "schedulers-garbage": (lambda m: m.update(schedulers=["x", 1]), None),
+    "param-groups-empty": (
+        lambda m: [o.update(param_groups=[]) for o in m["optimizers"].values()],
+        None,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def real_checkpoint(tmp_path_factory):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"age": rng.integers(17, 91, 90), "job": rng.choice(["clerk", "sales"], 90)}
+    )
+    path = tmp_path_factory.mktemp("ck") / "m.synth.ckpt"
+    _tiny_fit(frame, path)
+    assert path.exists()
+    return frame, path
+
+
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_resume_from_a_damaged_checkpoint_is_refused(real_checkpoint, tmp_path, case):
+    from safetensors.torch import load
+
+    frame, good = real_checkpoint
+    with zipfile.ZipFile(good) as zf:
+        meta = json.loads(zf.read("meta.json"))
+        tensors = load(zf.read("tensors.safetensors"))
+    meta.update(epoch=1, stopped_early=False)  # so the resumed run trains one more epoch
+    edit_meta, edit_tensors = TAMPERED[case]
+    if edit_meta:
+        edit_meta(meta)
+    if edit_tensors:
+        edit_tensors(tensors)
+    bad = _ckpt(tmp_path / "m.synth.ckpt", json.dumps(meta).encode(), save(tensors))
+    before = bad.read_bytes()
+    try:
+        _tiny_fit(frame, bad, resume=True)
+    except ModelFileError as err:
+        assert str(bad) in str(err) and "delete it" in str(err).lower()
+        assert bad.read_bytes() == before
+    else:  # resumed and trained on: a value that training tolerates
+        assert case in ("weight-dtype", "history-dict", "schedulers-garbage"), case
