@@ -12,6 +12,7 @@ one registry (:mod:`synthgen.core.kinds`); a subclass writes only ``_file_conten
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -118,14 +119,24 @@ class Estimator(BaseEstimator):
             **self._file_contents(),
         )
 
+    def _self_check(self) -> None:
+        """Use the just-loaded model once on a few rows, so a file whose state (priors,
+        transformer tables) does not fit its own network is refused at load, with the file
+        named, rather than failing in the middle of a command. Raise KeyError, ValueError,
+        TypeError, IndexError or RuntimeError when it fails."""
+
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto", **kwargs: Any) -> Estimator:
         """Rebuild a fitted estimator from a model file; weights are loaded strictly."""
+        resolve_device(device)  # a device this machine lacks is the caller's error, not the file's
         loaded = load_model(path, role=cls.role, data=cls.data)
         stored = sum(t.numel() for t in loaded.tensors.values())
         try:
             with allocation_budget(stored, path):
                 est = cls._restore(loaded, device, **kwargs)
+            with warnings.catch_warnings():  # a damaged file's NaNs: refused below, not warned
+                warnings.simplefilter("ignore")
+                est._self_check()
         except (
             KeyError,
             RuntimeError,
