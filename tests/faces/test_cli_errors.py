@@ -232,9 +232,16 @@ def test_seed_bounds_hold_in_the_library_too(tmp_path):
     from synthgen.errors import UsageError
     from synthgen.jobs.generate import generate_to_file
 
+    from synthgen.jobs.augment import augment_to_file
+    from synthgen.jobs.evaluate import evaluate_files
+
     for seed in (-1, 2**63, True, 1.5):
         with pytest.raises(UsageError, match="seed"):
             generate_to_file(tmp_path / "m.synth", 5, tmp_path / "o.csv", seed=seed)
+        with pytest.raises(UsageError, match="seed"):
+            augment_to_file(tmp_path / "d.csv", tmp_path / "m.synth", tmp_path / "o.csv", seed=seed)
+        with pytest.raises(UsageError, match="seed"):
+            evaluate_files(tmp_path / "r.csv", tmp_path / "s.csv", tmp_path / "s.yaml", seed=seed)
     assert not list(tmp_path.iterdir())
 
 
