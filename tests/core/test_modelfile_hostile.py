@@ -387,3 +387,22 @@ def test_fuzz_tensors_shapes_dtypes_values(model_file, tmp_path, data):
         assert str(path) in str(err)
         return
     assert len(est.sample(5, seed=1)) == 5
+
+
+def test_allocation_budget_is_per_thread():
+    """The budget counts the loading thread only: a server generating in another thread while
+    a model loads is not refused."""
+    import threading
+
+    import torch
+
+    from synthgen.core.allocation import SLACK_ELEMENTS, allocation_budget
+
+    other = []
+    with allocation_budget(0, "m.synth"):
+        worker = threading.Thread(target=lambda: other.append(torch.zeros(SLACK_ELEMENTS * 2)))
+        worker.start()
+        worker.join()
+        with pytest.raises(ModelFileError, match="m.synth"):
+            torch.empty(SLACK_ELEMENTS + 1)
+    assert other and other[0].numel() == SLACK_ELEMENTS * 2

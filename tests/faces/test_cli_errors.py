@@ -230,10 +230,9 @@ def test_seed_out_of_range_is_a_usage_error(tmp_path, monkeypatch, command, seed
 
 def test_seed_bounds_hold_in_the_library_too(tmp_path):
     from synthgen.errors import UsageError
-    from synthgen.jobs.generate import generate_to_file
-
     from synthgen.jobs.augment import augment_to_file
     from synthgen.jobs.evaluate import evaluate_files
+    from synthgen.jobs.generate import generate_to_file
 
     for seed in (-1, 2**63, True, 1.5):
         with pytest.raises(UsageError, match="seed"):
