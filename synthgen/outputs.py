@@ -46,7 +46,7 @@ def check_output(
                 f"Output {target} lies inside the input folder {src}; synthgen never changes "
                 "its inputs. Choose a path outside it."
             )
-    if target.exists() and not overwrite:
+    if (target.exists() or target.is_symlink()) and not overwrite:  # a dangling link too
         raise OutputError(
             f"Output {target} already exists; pass {param('overwrite')} to replace it."
         )
@@ -54,7 +54,33 @@ def check_output(
         raise OutputError(f"Output {target} is a directory; give a file path.")
     if not target.parent.exists():
         raise OutputError(f"Output folder {target.parent} does not exist.")
+    if not target.parent.is_dir():
+        raise OutputError(f"Output folder {target.parent} is not a folder.")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise _unwritable(target)
     return target
+
+
+def make_folder(folder: str | Path) -> Path:
+    """Create an output folder (and its parents), refusing with an OutputError, not an
+    OSError traceback, when that is not possible."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(
+            f"Output folder {folder} cannot be created ({err.strerror or type(err).__name__}). "
+            "Choose another output path or fix the permissions."
+        ) from None
+    return folder
+
+
+def _unwritable(target: Path, why: str = "") -> OutputError:
+    return OutputError(
+        f"Output {target} cannot be written: the folder {target.parent or '.'} is not "
+        f"writable{f' ({why})' if why else ''}. Choose another output path or fix the folder's "
+        "permissions."
+    )
 
 
 @contextlib.contextmanager
@@ -75,19 +101,25 @@ def atomic_output(
     inputs = list(inputs)
     target = check_output(target, overwrite=overwrite, inputs=inputs, directory=directory)
     parent = target.parent
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-        os.close(fd)
-        tmp = Path(name)
+    try:
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as err:  # read-only file system, a folder that changed under us, ...
+        raise _unwritable(target, err.strerror or type(err).__name__) from None
     try:
         yield tmp
         _default_permissions(tmp)
-        if directory and target.exists():
-            _replace_with_folder(tmp, target)
-        else:
-            os.replace(tmp, target)
+        try:
+            if directory and target.exists():
+                _replace_with_folder(tmp, target)
+            else:
+                os.replace(tmp, target)
+        except PermissionError as err:
+            raise _unwritable(target, err.strerror or "permission denied") from None
     except BaseException:
         _remove(tmp)
         raise

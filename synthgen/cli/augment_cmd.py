@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from synthgen.cli.options import FileSeed
+
 console = Console(stderr=True)
 
 
@@ -39,9 +41,7 @@ def augment(
         metavar="OUT",
         help="Output file (default: DATA-stem.augmented + DATA suffix).",
     ),
-    seed: int | None = typer.Option(
-        None, "--seed", min=0, metavar="N", help="Random seed (default: the fit seed)."
-    ),
+    seed: FileSeed = None,
     no_provenance: bool = typer.Option(
         False, "--no-provenance", help="Leave out the boolean _synthetic column."
     ),

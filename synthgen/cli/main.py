@@ -35,7 +35,14 @@ class Terminated(BaseException):
 
 
 def _on_signal(signum: int, frame: object) -> None:
+    # a second SIGTERM/SIGHUP (an impatient supervisor) must not interrupt the clean-up the
+    # first one started; SIGKILL still ends the process at once
+    for sig in _SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     raise Terminated(signum)
+
+
+_SIGNALS = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 
 
 class _ErrorBoundary(TyperGroup):
@@ -121,9 +128,8 @@ _register()
 
 def main() -> None:
     """Console-script entry point: SIGTERM/SIGHUP unwind like Ctrl-C."""
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None:
-            signal.signal(sig, _on_signal)
+    for sig in _SIGNALS:
+        signal.signal(sig, _on_signal)
     sys.exit(app())
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from synthgen.cli.options import (
     Device,
+    FileSeed,
     ModelOptions,
     Overwrite,
     Quiet,
@@ -148,16 +149,7 @@ def generate(
             show_default=False,
         ),
     ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed",
-            min=0,
-            metavar="N",
-            help="Random seed (default: the fit seed).",
-            show_default=False,
-        ),
-    ] = None,
+    seed: FileSeed = None,
     fmt: Annotated[
         str | None,
         typer.Option(

@@ -15,9 +15,35 @@ Overwrite = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.", show_default=False)]
 Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where to compute.")]
+SEED_MAX = 2**63 - 1  # numpy and torch take seeds below 2**63
+
+
+def _seed(text: str | int) -> int:
+    """``--seed``: a whole number from 0 to 2**63-1 (what numpy and torch accept), refused as a
+    usage error (exit 2) naming the value otherwise."""
+    if isinstance(text, int):
+        return text
+    value = str(text).strip()
+    if not value.isdigit() or int(value) > SEED_MAX:
+        raise typer.BadParameter(
+            f"'{text}' is not a seed; give a whole number from 0 to {SEED_MAX} (2**63-1)."
+        )
+    return int(value)
+
+
 Seed = Annotated[
     int,
-    typer.Option("--seed", min=0, metavar="N", help="Random seed (same seed, same output)."),
+    typer.Option("--seed", parser=_seed, metavar="N", help="Random seed (same seed, same output)."),
+]
+FileSeed = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        parser=_seed,
+        metavar="N",
+        help="Random seed (default: the fit seed).",
+        show_default=False,
+    ),
 ]
 Threads = Annotated[
     int | None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
+from synthgen.core.jsonable import nesting_depth
+from synthgen.core.zipread import MAX_RATIO, MAX_WEIGHTS_BYTES, read_member
 from synthgen.errors import ModelFileError
 from synthgen.outputs import atomic_output
+
+MAX_MEMBERS = 16
+MAX_DEPTH = 64  # JSON nesting a checkpoint's meta may have (synthgen writes a few levels)
 
 
 def flatten_optimizer(
@@ -49,6 +55,11 @@ def restore_optimizer(
         idx, field = key.split(".", 1)
         state.setdefault(int(idx), {})[field] = value
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    for group in opt.param_groups:  # state of another shape would fail mid-training
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.ndim and value.shape != p.shape:
+                    raise ValueError(f"optimizer state {key} does not match its parameter")
 
 
 def tensors_of_run(
@@ -88,14 +99,29 @@ def is_checkpoint(path: Path) -> bool:
         return False
 
 
+def _check_size(path: Path, info: zipfile.ZipInfo) -> None:
+    big = info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+    if info.file_size > 2 * MAX_WEIGHTS_BYTES or big:
+        raise ModelFileError(
+            f"Checkpoint {path} cannot be read: its {info.filename} declares "
+            f"{info.file_size:,} bytes from {info.compress_size:,} (a zip bomb?); delete it."
+        )
+
+
 def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read a checkpoint written by ``save_checkpoint``."""
+    if path.is_dir():
+        raise ModelFileError(f"Checkpoint {path} is a folder, not a checkpoint; move it.")
     try:
         with zipfile.ZipFile(path) as zf:
-            meta = json.loads(zf.read("meta.json"))
-            tensors = load_safetensors(zf.read("tensors.safetensors"))
+            for info in zf.infolist()[:MAX_MEMBERS]:
+                _check_size(path, info)
+            meta = json.loads(read_member(zf, "meta.json"))
+            tensors = load_safetensors(read_member(zf, "tensors.safetensors"))
     except (
         zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
         KeyError,
         ValueError,
         RecursionError,
@@ -107,6 +133,6 @@ def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]
         raise ModelFileError(
             f"Checkpoint {path} cannot be read ({why}); delete it to start training afresh."
         ) from None
-    if not isinstance(meta, dict):
+    if not isinstance(meta, dict) or nesting_depth(meta, MAX_DEPTH) > MAX_DEPTH:
         raise ModelFileError(f"Checkpoint {path} is not a synthgen checkpoint; delete it.")
     return meta, tensors

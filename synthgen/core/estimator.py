@@ -12,6 +12,7 @@ one registry (:mod:`synthgen.core.kinds`); a subclass writes only ``_file_conten
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,10 +20,11 @@ from typing import Any, ClassVar
 import torch
 from sklearn.base import BaseEstimator
 
+from synthgen.core.allocation import allocation_budget
 from synthgen.core.kinds import Kind, get_kind
 from synthgen.core.modelfile import LoadedModel, load_model, save_model
 from synthgen.device import resolve_device, thread_limit
-from synthgen.errors import ModelFileError, NotFittedError, UsageError, param
+from synthgen.errors import ModelFileError, NotFittedError, SynthgenError, UsageError, param
 
 
 def check_seed(seed: Any, name: str = "random_state") -> int:
@@ -117,15 +119,43 @@ class Estimator(BaseEstimator):
             **self._file_contents(),
         )
 
+    def _self_check(self) -> None:
+        """Use the just-loaded model once on a few rows, so a file whose state (priors,
+        transformer tables) does not fit its own network is refused at load, with the file
+        named, rather than failing in the middle of a command. Raise KeyError, ValueError,
+        TypeError, IndexError or RuntimeError when it fails."""
+
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto", **kwargs: Any) -> Estimator:
         """Rebuild a fitted estimator from a model file; weights are loaded strictly."""
+        resolve_device(device)  # a device this machine lacks is the caller's error, not the file's
         loaded = load_model(path, role=cls.role, data=cls.data)
+        stored = sum(t.numel() for t in loaded.tensors.values())
         try:
-            est = cls._restore(loaded, device, **kwargs)
-        except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as err:
+            with allocation_budget(stored, path):
+                est = cls._restore(loaded, device, **kwargs)
+            with warnings.catch_warnings():  # a damaged file's NaNs: refused below, not warned
+                warnings.simplefilter("ignore")
+                est._self_check()
+        except (
+            KeyError,
+            RuntimeError,
+            ValueError,
+            TypeError,
+            IndexError,
+            AttributeError,
+            OverflowError,
+            RecursionError,
+        ) as err:
+            why = type(err).__name__ if isinstance(err, RecursionError) else err
             raise ModelFileError(
-                f"Model file {path} does not match the model it declares ({err})."
+                f"Model file {path} does not match the model it declares ({why})."
+            ) from None
+        except SynthgenError as err:  # a config the file declares fails its own checks
+            if isinstance(err, ModelFileError) and str(path) in err.message:
+                raise
+            raise ModelFileError(
+                f"Model file {path} does not match the model it declares ({err.message})"
             ) from None
         est.kind_ = loaded.entry
         return est

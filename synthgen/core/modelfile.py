@@ -18,19 +18,22 @@ import json
 import os
 import platform
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from synthgen._version import __version__
+from synthgen.core.jsonable import nesting_depth
 from synthgen.core.kinds import Kind, kind_of_file
+from synthgen.core.zipread import MAX_RATIO, MAX_WEIGHTS_BYTES, read_member
 from synthgen.errors import ModelFileError, SchemaError
 from synthgen.outputs import atomic_output
 from synthgen.schema import ImageSchema, TableSchema, parse_schema, schema_to_dict
@@ -41,8 +44,8 @@ WEIGHTS = "weights.safetensors"
 KEY_ENV = "SYNTHGEN_MODEL_KEY"
 _FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed entry timestamps: byte-identical files per seed
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-MAX_WEIGHTS_BYTES = int(os.environ.get("SYNTHGEN_MAX_WEIGHTS_BYTES", 4 * 1024**3))
-MAX_RATIO = 200  # uncompressed / compressed size of a member; more is a zip bomb
+MAX_MEMBERS = 16  # a model file has two; a long central directory is itself a bomb
+MAX_DEPTH = 64  # JSON nesting a manifest may have (synthgen writes fewer than 10 levels)
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 
 
@@ -51,7 +54,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    format_version: int
+    format_version: StrictInt = Field(ge=1)
     kind: str
     config: dict[str, Any]
     schema_: dict[str, Any]
@@ -211,6 +214,7 @@ def read_manifest(path: str | Path) -> tuple[dict[str, Any], int]:
     """The manifest (a dict) of a model file and the file's size, read without its weights;
     used to route a command or list a folder. Raises ModelFileError naming what is wrong."""
     manifest, _ = _read(Path(path), weights=False)
+    _validate(Path(path), manifest)  # its structure, so a listing can rely on it
     return manifest, Path(path).stat().st_size
 
 
@@ -229,7 +233,10 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
         raise _refuse(path, "it is not a synthgen model file (not a zip archive).")
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
+            infos = zf.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise _refuse(path, f"it has {len(infos):,} members; a synthgen model file has 2.")
+            names = {info.filename for info in infos}
             pickles = sorted(n for n in names if n.endswith((*_PICKLE_SUFFIXES, "data.pkl")))
             if pickles:
                 raise _refuse(path, f"it contains pickled data ({', '.join(pickles)}).")
@@ -238,21 +245,41 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes]:
                     raise _refuse(path, f"it has no {member}.")
             _check_member(path, zf.getinfo(MANIFEST), MAX_MANIFEST_BYTES)
             _check_member(path, zf.getinfo(WEIGHTS), MAX_WEIGHTS_BYTES)
-            manifest_bytes = zf.read(MANIFEST)
-            blob = zf.read(WEIGHTS) if weights else b""
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as err:
+            manifest_bytes = read_member(zf, MANIFEST)
+            blob = read_member(zf, WEIGHTS) if weights else b""
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as err:
         raise _refuse(path, f"the archive is corrupt ({err}).") from None
     try:
-        manifest = json.loads(manifest_bytes)
+        manifest = json.loads(manifest_bytes, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise _refuse(path, "its manifest is not valid JSON.") from None
     except RecursionError:
         raise _refuse(
-            path, "its manifest is nested too deeply to be a synthgen manifest."
+            path,
+            f"its manifest is nested more than {MAX_DEPTH} levels deep, which no synthgen "
+            "manifest is.",
         ) from None
     if not isinstance(manifest, dict):
         raise _refuse(path, "its manifest is not a JSON object.")
+    if nesting_depth(manifest, MAX_DEPTH) > MAX_DEPTH:
+        raise _refuse(
+            path,
+            f"its manifest is nested more than {MAX_DEPTH} levels deep, which no synthgen "
+            "manifest is.",
+        )
     return manifest, blob
+
+
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")  # NaN and Infinity: Python reads them, JSON has none
 
 
 def _validate(path: Path, manifest: dict[str, Any]) -> Manifest:

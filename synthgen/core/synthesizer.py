@@ -20,6 +20,8 @@ from synthgen.core.trainable import TrainableModel
 from synthgen.core.training_data import TrainData
 from synthgen.device import resolve_device
 
+SELF_CHECK_ROWS = 16  # drawn once when a model file is loaded (milliseconds)
+
 
 class Synthesizer(Estimator):
     """Fit a generator kind to data described by a schema; sample; save and load.
@@ -130,6 +132,9 @@ class Synthesizer(Estimator):
             "training": dict(self.training_),
             "extra": self._file_extra(),
         }
+
+    def _self_check(self) -> None:
+        self.sample(SELF_CHECK_ROWS, seed=0)  # its own seed: the global random state is kept
 
     @classmethod
     def _restore(cls, loaded: LoadedModel, device: str) -> Synthesizer:

@@ -253,7 +253,7 @@ def _restore(path, key, model, optimizers, schedulers, gen, st: _State, device) 
         gen.set_state(tensors["rng.cpu"])
         torch.set_rng_state(tensors["rng.torch"])
         return list(meta["history"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
         raise ModelFileError(
             f"Checkpoint {path} cannot be resumed ({err}); delete it to start training afresh."
         ) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from synthgen.core.estimator import check_seed
 from synthgen.core.progress import phase
 from synthgen.errors import UsageError, param
 from synthgen.jobs.kinds import load_estimator
@@ -45,6 +46,8 @@ def augment_to_file(
     real and synthetic row counts, class counts before and after, and the validation result.
     """
     data, model_path, output = Path(data), Path(model_path), Path(output)
+    if seed is not None:
+        check_seed(seed, "seed")
     inputs = [data, model_path]
     check_output(output, overwrite=overwrite, inputs=inputs)
     fmt = table_format(output, fmt)
@@ -77,7 +80,7 @@ def augment_to_file(
                     validator.check(chunk)
                 writer.write(with_provenance(chunk, True) if provenance else chunk)
                 advance(len(chunk))
-        result = validator.finish(output) if validator is not None else None
+        result = validator.finish(output, overwrite=overwrite) if validator is not None else None
     return {
         "output": str(output),
         "format": fmt,

@@ -13,7 +13,7 @@ from rich.table import Table
 from synthgen.core.html import write_json
 from synthgen.errors import OutputError
 from synthgen.jobs.generate import generate_to_file
-from synthgen.outputs import atomic_output, check_output
+from synthgen.outputs import atomic_output, check_output, make_folder
 from synthgen.schema import load_table_schema
 from synthgen.tabular.evaluate.evaluation import run_evaluation
 from synthgen.tabular.evaluate.report import write_html
@@ -48,7 +48,7 @@ def run_demo(
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise OutputError(f"Demo output {output_dir} exists and is not a folder.")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(output_dir)
     model_path = output_dir / f"census.{model}.synth"
     synthetic_path = output_dir / "census.synthetic.csv"
     json_path, html_path = output_dir / "metrics.json", output_dir / "report.html"
@@ -119,7 +119,7 @@ def write_example_data(output_dir: Path, *, overwrite: bool = False) -> list[Pat
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise OutputError(f"Example data output {output_dir} exists and is not a folder.")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(output_dir)
     names = ["train.csv", "test.csv", "adult.yaml", "train.npz", "test.npz", "mnist.yaml"]
     paths = [output_dir / n for n in names]
     for path in paths:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from synthgen.core.estimator import check_seed
 from synthgen.core.html import write_json
 from synthgen.errors import UsageError, param
 from synthgen.images.evaluate.evaluation import DEFAULT_MAX_IMAGES, run_image_evaluation
@@ -43,6 +44,7 @@ def evaluate_files(
 ) -> dict[str, Any]:
     """Evaluate ``synthetic`` against ``real`` (and ``holdout``); write ``json_out`` and
     ``report``; raise GateFailed when a ``fail_under`` gate fails. Returns the document."""
+    check_seed(seed, "seed")
     schema = schema_of(schema_path)
     image = isinstance(schema, ImageSchema)
     given = {"target": target, "inception_weights": inception_weights, "epochs": epochs}

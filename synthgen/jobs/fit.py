@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.core.checkpoint import is_checkpoint
-from synthgen.errors import OutputError
+from synthgen.errors import OutputError, param
 from synthgen.jobs.kinds import data_of, default_kind, estimator_class, read_data, schema_of
 from synthgen.outputs import check_output
 
@@ -31,7 +31,9 @@ def fit_to_file(
     table or image estimator), write the model atomically to ``output``.
 
     Training checkpoints go to ``OUTPUT.ckpt`` (``resume`` continues from it) and are removed
-    once the model file is written. A file there that is not a synthgen checkpoint is refused.
+    once the model file is written. A file there that is not a synthgen checkpoint is refused;
+    an earlier fit's checkpoint is replaced only with ``resume`` (which continues it) or
+    ``overwrite``.
     """
     output = Path(output)
     check_output(output, overwrite=overwrite, inputs=[data, schema_path])
@@ -51,11 +53,17 @@ def fit_to_file(
     synth.check_params()  # a bad kind, option, seed or device is refused before reading data
     synth.train_config()
     checkpoint = Path(f"{output}.ckpt")
-    if checkpoint.exists() and not is_checkpoint(checkpoint):
-        raise OutputError(
-            f"{checkpoint} exists and is not a synthgen checkpoint; fit keeps its training "
-            "checkpoints there. Move it or choose another output."
-        )
+    if checkpoint.exists() or checkpoint.is_symlink():
+        if checkpoint.is_symlink() or not is_checkpoint(checkpoint):
+            raise OutputError(
+                f"{checkpoint} exists and is not a synthgen checkpoint; fit keeps its training "
+                "checkpoints there. Move it or choose another output."
+            )
+        if not (resume or overwrite):
+            raise OutputError(
+                f"{checkpoint} holds the checkpoint of an earlier fit; pass {param('resume')} "
+                f"to continue it or {param('overwrite')} to start afresh (it is then replaced)."
+            )
     synth.fit(read_data(data, schema), schema, checkpoint=checkpoint, resume=resume)
     synth.save(output, overwrite=overwrite, inputs=[data, schema_path])
     checkpoint.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from synthgen.core.estimator import check_seed
 from synthgen.core.progress import phase
 from synthgen.errors import UsageError, param
 from synthgen.images.io import IMAGE_FORMATS, ImageWriter, image_format
@@ -41,6 +42,8 @@ def generate_to_file(
 ) -> dict[str, Any]:
     """Generate ``rows`` rows or images from a table or image model file into ``output``."""
     _check_rows(rows)
+    if seed is not None:
+        check_seed(seed, "seed")
     data = output_data(model_path)
     if data == "image":
         if fmt is not None and fmt not in IMAGE_FORMATS:
@@ -141,7 +144,7 @@ def _table(
                 pending = pool.submit(store, chunk)
             if pending is not None:
                 pending.result()
-        result = validator.finish(output) if validator is not None else None
+        result = validator.finish(output, overwrite=overwrite) if validator is not None else None
     return {"rows": rows, "output": str(output), "format": fmt, "validation": result}
 
 

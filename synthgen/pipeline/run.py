@@ -13,7 +13,7 @@ from typing import Any
 
 from synthgen.device import thread_limit
 from synthgen.errors import SynthgenError
-from synthgen.outputs import atomic_output
+from synthgen.outputs import atomic_output, make_folder
 from synthgen.pipeline.spec import PipelineSpec, RunContext, Step, StepResult
 from synthgen.pipeline.spec import load_spec as _load_spec
 from synthgen.pipeline.steps import NAMES, STEP_TYPES
@@ -101,10 +101,10 @@ def make_folders(step: Step) -> None:
     for key in STEP_TYPES[step.type].outputs:
         target = step.options.get(key)
         if target is not None:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(target.parent)
 
 
 def _write_summary(path: Path, summary: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with atomic_output(path, overwrite=True) as tmp:
         tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")

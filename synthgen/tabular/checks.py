@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthgen.errors import DataError, GenerationError
+from synthgen.errors import DataError, GenerationError, OutputError
+from synthgen.outputs import atomic_output
 from synthgen.schema import TableSchema
 
 GX_SAMPLE_ROWS = 20_000
@@ -82,8 +83,10 @@ class OutputValidator:
         pieces = [p.to_pandas() if isinstance(p, pa.Table) else p for p in self.samples]
         return pd.concat(pieces, ignore_index=True)
 
-    def finish(self, target: str | Path) -> dict[str, Any]:
-        """Run the GX suite on the sample; on any failure write the result and raise."""
+    def finish(self, target: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
+        """Run the GX suite on the sample; on any failure write the result to
+        ``TARGET.validation.json`` (atomically; an existing one only with ``overwrite``) and
+        raise."""
         from synthgen.tabular.evaluate.validity import validate_synthetic
 
         sample = self.sample()
@@ -97,10 +100,15 @@ class OutputValidator:
         }
         if not summary["success"]:
             report = Path(f"{target}.validation.json")
-            report.write_text(json.dumps(summary, indent=2, default=str))
+            where = f"The validation result is in {report}."
+            try:
+                with atomic_output(report, overwrite=overwrite) as tmp:
+                    tmp.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+            except OutputError as err:
+                where = f"The validation result was not written: {err.template}"
             raise GenerationError(
                 f"Generated rows failed validation against the schema, so {target} was not "
-                f"written. The validation result is in {report}."
+                f"written. {where}"
             )
         return {k: v for k, v in summary.items() if k != "great_expectations"}
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+import synthgen.jobs.kinds  # noqa: F401  (the complete registry: the file runs alone too)
 from synthgen.cli.main import app
 from synthgen.core.modelfile import FORMAT_VERSION, MANIFEST, WEIGHTS, load_model, save_model
 from synthgen.errors import ModelFileError

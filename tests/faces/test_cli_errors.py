@@ -3,6 +3,7 @@ and no file written."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,122 @@ def test_validate_schema_only(repo_root):
     result = CliRunner().invoke(app, ["schema", "validate", str(repo_root / "schemas/adult.yaml")])
     assert result.exit_code == 0
     assert result.stdout.startswith("ok ") and "15 columns" in result.stdout
+
+
+SEED_COMMANDS = {
+    "fit": ["fit", "d.csv", "-s", "s.yaml", "-o", "m.synth"],
+    "generate": ["generate", "m.synth", "--rows", "5", "-o", "out.csv"],
+    "augment": ["augment", "d.csv", "--model", "m.synth", "--rows", "5", "-o", "out.csv"],
+    "anomalies-fit": ["anomalies", "fit", "d.csv", "-s", "s.yaml", "-o", "det.synth"],
+    "evaluate": ["evaluate", "--real", "d.csv", "--synthetic", "d.csv", "-s", "s.yaml"],
+}
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63), str(10**30), "1e3", "0x10"])
+@pytest.mark.parametrize("command", list(SEED_COMMANDS))
+def test_seed_out_of_range_is_a_usage_error(tmp_path, monkeypatch, command, seed):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "d.csv", GOOD_CSV)
+    _write(tmp_path / "s.yaml", GOOD_SCHEMA)
+    result, created = _run(tmp_path, [*SEED_COMMANDS[command], "--seed", seed])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "--seed" in result.output and seed in result.output
+    assert not created
+
+
+def test_seed_bounds_hold_in_the_library_too(tmp_path):
+    from synthgen.errors import UsageError
+    from synthgen.jobs.augment import augment_to_file
+    from synthgen.jobs.evaluate import evaluate_files
+    from synthgen.jobs.generate import generate_to_file
+
+    for seed in (-1, 2**63, True, 1.5):
+        with pytest.raises(UsageError, match="seed"):
+            generate_to_file(tmp_path / "m.synth", 5, tmp_path / "o.csv", seed=seed)
+        with pytest.raises(UsageError, match="seed"):
+            augment_to_file(tmp_path / "d.csv", tmp_path / "m.synth", tmp_path / "o.csv", seed=seed)
+        with pytest.raises(UsageError, match="seed"):
+            evaluate_files(tmp_path / "r.csv", tmp_path / "s.csv", tmp_path / "s.yaml", seed=seed)
+    assert not list(tmp_path.iterdir())
+
+
+UNWRITABLE = {
+    "schema-infer": ["schema", "infer", "d.csv", "-o", "ro/out.yaml"],
+    "fit": ["fit", "d.csv", "-s", "s.yaml", "-o", "ro/m.synth"],
+    "generate": ["generate", "m.synth", "--rows", "5", "-o", "ro/out.csv"],
+    "anomalies-fit": ["anomalies", "fit", "d.csv", "-s", "s.yaml", "-o", "ro/det.synth"],
+}
+
+
+@pytest.mark.parametrize("command", list(UNWRITABLE))
+def test_unwritable_output_folder(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "d.csv", GOOD_CSV)
+    _write(tmp_path / "s.yaml", GOOD_SCHEMA)
+    _write(tmp_path / "m.synth", b"PK\x05\x06" + b"\0" * 18)  # read only after the output check
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: let the kernel refuse as it does for users
+        real_access = os.access
+        monkeypatch.setattr(
+            os,
+            "access",
+            lambda p, mode, **kw: False if Path(p) == Path("ro") else real_access(p, mode, **kw),
+        )
+    try:
+        result, created = _run(tmp_path, UNWRITABLE[command])
+    finally:
+        ro.chmod(0o755)
+    _check(result, created, 1, "ro/", "cannot be written", "not writable")
+    assert not list(ro.iterdir())
+
+
+def test_temp_file_refused_by_the_file_system_is_worded(tmp_path, monkeypatch):
+    """The folder looked writable but the file system said no (read-only mount, a race)."""
+    import tempfile
+
+    from synthgen.errors import OutputError
+    from synthgen.outputs import atomic_output
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputError, match="not writable .Permission denied."):
+        with atomic_output(tmp_path / "out.csv"):
+            pass
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("existing", ["file", "symlink", "dangling-symlink"])
+def test_output_never_follows_or_replaces_a_link_without_overwrite(tmp_path, existing):
+    from synthgen.errors import OutputError
+    from synthgen.outputs import atomic_output
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    out = tmp_path / "out.json"
+    if existing == "file":
+        out.write_text("keep")
+    elif existing == "symlink":
+        out.symlink_to(victim)
+    else:
+        out.symlink_to(tmp_path / "nowhere.txt")
+    with pytest.raises(OutputError, match="already exists"):
+        with atomic_output(out) as tmp:
+            tmp.write_text("new")
+    assert victim.read_text() == "keep" and not (tmp_path / "nowhere.txt").exists()
+    with atomic_output(out, overwrite=True) as tmp:  # replaces the link itself, not its target
+        tmp.write_text("new")
+    assert out.read_text() == "new" and not out.is_symlink() and victim.read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "victim.txt"]
+
+
+def test_output_folder_that_cannot_be_created(tmp_path, monkeypatch):
+    """A folder to create under a file (or an unwritable one): a worded error, exit 1."""
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "afile", "x")
+    result, created = _run(tmp_path, ["demo", "--data-only", "-o", "afile/examples"])
+    _check(result, created, 1, "afile/examples", "cannot be created")

@@ -99,3 +99,47 @@ def test_chunk_check_agrees_with_validate_frame(census_schema):
     validator = OutputValidator(census_schema, len(untyped))
     validator.check(untyped)
     assert validator.problems == []
+
+
+class _Failed:
+    success = False
+
+    def to_dict(self):
+        return {"success": False}
+
+
+@pytest.mark.parametrize("existing", [None, "file", "symlink", "dangling-symlink"])
+def test_validation_report_is_atomic_and_never_follows_a_link(tmp_path, monkeypatch, existing):
+    """OUT.validation.json, written when generated rows fail validation: through a temp file,
+    never through a symlink, never over an existing file without overwrite."""
+    from synthgen.errors import GenerationError
+    from synthgen.schema import parse_schema
+    from synthgen.tabular.evaluate import validity
+
+    monkeypatch.setattr(validity, "validate_synthetic", lambda sample, schema: _Failed())
+    schema = parse_schema({"name": "t", "columns": [{"name": "a", "type": "integer", "max": 5}]})
+    out = tmp_path / "out.csv"
+    report = tmp_path / "out.csv.validation.json"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    if existing == "file":
+        report.write_text("keep")
+    elif existing == "symlink":
+        report.symlink_to(victim)
+    elif existing == "dangling-symlink":
+        report.symlink_to(tmp_path / "nowhere.json")
+    for overwrite in (False, True):
+        validator = OutputValidator(schema, 3)
+        validator.check(pd.DataFrame({"a": pd.array([1, 2, 99], dtype="Int64")}))
+        with pytest.raises(GenerationError, match="failed validation") as info:
+            validator.finish(out, overwrite=overwrite)
+        assert victim.read_text() == "keep" and not (tmp_path / "nowhere.json").exists()
+        assert not list(tmp_path.glob(".*.tmp"))  # no temp file left
+        if existing is None or overwrite:
+            assert "The validation result is in" in str(info.value)
+            assert not report.is_symlink() and '"success": false' in report.read_text()
+            assert "'a'" in report.read_text()  # the problem found in the rows
+        else:
+            assert "was not written" in str(info.value)
+            assert "already exists" in str(info.value)
+            assert report.is_symlink() or report.read_text() == "keep"
