@@ -1,8 +1,10 @@
 """The FastAPI application: model listing, streamed generation, anomaly scoring.
 
 Every error is JSON ``{"error": CODE, "detail": ONE PARAGRAPH}``. Bad input never gives a 5xx:
-unknown names 404, bad bodies/conditions/data 422, oversize bodies 413, busy server 429, a
-missing or wrong token 401. A 500 means a broken model file or a bug on the server's side.
+unknown names 404, bad bodies/conditions/data 422, oversize bodies 413, an upload that does not
+arrive in time 408, an unknown upload format or encoding 415, busy server 429, a missing or
+wrong token 401. A 500 means a broken model file or a bug on the server's side. Slow and idle
+connections are handled below the app (service/protocol.py), uploads in service/uploads.py.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ _STATUS_CODES = {
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "body_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",

@@ -265,6 +265,25 @@ def test_oversized_uploads_are_413_with_bounded_memory(real):
     _no_temp_files(tmp)
 
 
+def test_sigterm_stops_the_server_under_a_slowloris_flood(real):
+    """Runs last among the real-server tests: it stops the server. Before the connection cap,
+    a flood past the open-file limit left the server deaf to SIGTERM as well."""
+    proc, port, tmp = real
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=2) for _ in range(400)]
+    try:
+        for s in socks:
+            s.sendall(b"GET / HTTP/1.1\r\n")
+        _health(port)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        assert time.monotonic() - started < 10
+    finally:
+        for s in socks:
+            s.close()
+    _no_temp_files(tmp)
+
+
 # --- malformed uploads (in process) -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def client(models_dir):
