@@ -351,8 +351,9 @@ def create_app(
         detector, lock = await run_in_threadpool(registry.get, name, "detector")
         check_upload_headers(request)
         release = await take_slot()
-        upload = Upload()
+        upload: Upload | None = None
         try:
+            upload = Upload()
             await upload.receive(request, limits.max_upload_bytes, limits.upload_seconds)
             try:
                 out, rows, flagged, cut = await run_in_threadpool(
@@ -367,7 +368,8 @@ def create_app(
             except Exception as err:  # noqa: BLE001 - worded as the upload's problem (422)
                 raise upload.reword(err) from None
         finally:
-            upload.close()
+            if upload is not None:
+                upload.close()
             release()
         fmt_out = format or upload.fmt
         return Stream(
