@@ -45,6 +45,24 @@ def serve(
         metavar="N",
         help="Rows per streamed chunk (a client that leaves stops generation at the next chunk).",
     ),
+    header_seconds: float = typer.Option(
+        10.0,
+        "--header-seconds",
+        metavar="SECONDS",
+        help="A connection's request headers must arrive within this time.",
+    ),
+    max_connections: int = typer.Option(
+        1000,
+        "--max-connections",
+        metavar="N",
+        help="Open connections at once (past it the longest idle one is closed).",
+    ),
+    upload_seconds: float = typer.Option(
+        120.0,
+        "--upload-seconds",
+        metavar="SECONDS",
+        help="A scoring upload must arrive within this time once its turn comes.",
+    ),
     device: str = typer.Option(
         "auto", "--device", metavar="auto|cpu|cuda", help="Where to compute."
     ),
@@ -73,6 +91,9 @@ def serve(
         max_concurrent=max_concurrent,
         queue_seconds=queue_seconds,
         chunk_rows=chunk_rows,
+        header_seconds=header_seconds,
+        max_connections=max_connections,
+        upload_seconds=upload_seconds,
     )
     run_server(
         models_dir,

@@ -1,8 +1,10 @@
 """The FastAPI application: model listing, streamed generation, anomaly scoring.
 
 Every error is JSON ``{"error": CODE, "detail": ONE PARAGRAPH}``. Bad input never gives a 5xx:
-unknown names 404, bad bodies/conditions/data 422, oversize bodies 413, busy server 429, a
-missing or wrong token 401. A 500 means a broken model file or a bug on the server's side.
+unknown names 404, bad bodies/conditions/data 422, oversize bodies 413, an upload that does not
+arrive in time 408, an unknown upload format or encoding 415, busy server 429, a missing or
+wrong token 401. A 500 means a broken model file or a bug on the server's side. Slow and idle
+connections are handled below the app (service/protocol.py), uploads in service/uploads.py.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from synthgen.service.streams import (
     once,
     score_upload,
     start_generation,
-    upload_format,
 )
+from synthgen.service.uploads import Upload, check_upload_headers
 
 log = logging.getLogger("synthgen.service")
 
@@ -48,6 +50,7 @@ _STATUS_CODES = {
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "body_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -208,7 +211,7 @@ def create_app(
                 f"with {slots.waiting} more waiting, and this request got no turn within "
                 f"{limits.queue_seconds:g} s (or the line of {limits.max_waiting} was full); "
                 "retry later (the server's --max-concurrent and --queue-seconds raise the limits).",
-                headers={"Retry-After": "1"},
+                headers={"Retry-After": "1", "Connection": "close"},  # an upload is unread
             )
         state["active"] += 1
 
@@ -341,28 +344,34 @@ def create_app(
         threshold: float | None = Query(None, ge=0, description="Flag scores above this."),
         format: Format | None = Query(None, description="Output format [default: the input's]."),
     ) -> StreamingResponse:
-        """Score uploaded rows with an anomaly detector; returns the scored rows."""
+        """Score uploaded rows with an anomaly detector; returns the scored rows.
+
+        The body is read only once a slot is free (bounded memory however many clients
+        upload at once), straight to a temporary file (413 past --max-upload-mb)."""
         detector, lock = await run_in_threadpool(registry.get, name, "detector")
-        fmt_in = upload_format(request.headers.get("content-type", ""))
-        data = await request.body()
-        if not data:
-            raise HTTPException(422, "The request body is empty; send the rows to score.")
-        if fmt_in is None:
-            fmt_in = "parquet" if data[:4] == b"PAR1" else None
-        if fmt_in is None:
-            raise HTTPException(
-                415,
-                "Send the rows as CSV (Content-Type: text/csv), JSONL (application/x-ndjson) "
-                "or Parquet (application/vnd.apache.parquet).",
-            )
-        fmt_out = format or fmt_in
+        check_upload_headers(request)
         release = await take_slot()
+        upload: Upload | None = None
         try:
-            out, rows, flagged, cut = await run_in_threadpool(
-                score_upload, detector, lock, data, fmt_in, fmt_out, contamination, threshold
-            )
+            upload = Upload()
+            await upload.receive(request, limits.max_upload_bytes, limits.upload_seconds)
+            try:
+                out, rows, flagged, cut = await run_in_threadpool(
+                    score_upload,
+                    detector,
+                    lock,
+                    upload.path,
+                    format or upload.fmt,
+                    contamination,
+                    threshold,
+                )
+            except Exception as err:  # noqa: BLE001 - worded as the upload's problem (422)
+                raise upload.reword(err) from None
         finally:
+            if upload is not None:
+                upload.close()
             release()
+        fmt_out = format or upload.fmt
         return Stream(
             file_body(out),
             on_close=out.close,

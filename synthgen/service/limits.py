@@ -24,6 +24,10 @@ class Limits:
     max_waiting:     requests waiting in line; one more gets 429 at once.
     queue_seconds:   how long a request waits in line before it gets 429.
     chunk_rows:      rows per streamed chunk (bounds the memory of one generation).
+    header_seconds:  a connection's request headers must arrive within this time (slowloris).
+    keepalive_seconds: an idle kept-alive connection is closed after this time.
+    max_connections: open connections at once (past it the longest-idle one is closed).
+    upload_seconds:  a scoring upload must arrive within this time once its turn comes (408).
     """
 
     max_rows: int = 1_000_000
@@ -33,6 +37,10 @@ class Limits:
     max_waiting: int = 256
     queue_seconds: float = 60.0
     chunk_rows: int = 10_000
+    header_seconds: float = 10.0
+    keepalive_seconds: float = 5.0
+    max_connections: int = 1000
+    upload_seconds: float = 120.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -43,6 +51,10 @@ class Limits:
             "max_waiting": self.max_waiting >= 0,
             "queue_seconds": self.queue_seconds >= 0,
             "chunk_rows": self.chunk_rows >= 1,
+            "header_seconds": self.header_seconds > 0,
+            "keepalive_seconds": self.keepalive_seconds > 0,
+            "max_connections": self.max_connections >= 1,
+            "upload_seconds": self.upload_seconds > 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -144,6 +156,7 @@ class BodyTooLarge(HTTPException):
         super().__init__(
             413,
             f"The request body is larger than the server's limit for {what} ({_size(limit)}).",
+            headers={"Connection": "close"},  # the rest of the body is never read
         )
 
 

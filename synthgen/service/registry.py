@@ -3,25 +3,28 @@
 A model's name is its file name without ``.synth``. Names are validated against a strict pattern
 before they touch the file system, resolved, and must land on a regular file inside MODELS_DIR
 (a symlink is followed only when its target is inside MODELS_DIR too). Each model is loaded once,
-lazily, and shared between requests; a changed file (mtime or size) is loaded again.
+lazily, and shared between requests; a changed file (mtime or size) is loaded again. A file
+that fails to read or load is remembered as broken, with its error, for that same version.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synthgen.errors import ModelFileError
+from synthgen.errors import ModelFileError, SynthgenError
 from synthgen.jobs.kinds import load_estimator, model_summary
 from synthgen.schema import TableSchema
 
 SUFFIX = ".synth"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _NAME_RE = re.compile(NAME_PATTERN)
+log = logging.getLogger("synthgen.service")
 
 
 class NotFound(Exception):
@@ -101,12 +104,42 @@ def _schema_detail(schema: TableSchema | Any) -> dict[str, Any]:
     return out
 
 
+MAX_SUMMARY_DEPTH = 32  # a training summary is a few levels deep; deeper is not ours
+
+
+def _depth_ok(value: Any, depth: int = 0) -> bool:
+    if depth > MAX_SUMMARY_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(_depth_ok(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_depth_ok(v, depth + 1) for v in value)
+    return True
+
+
 def _json_safe(value: Any) -> Any:
-    """Training summaries are JSON already; drop anything that is not plainly serialisable."""
+    """Training summaries are JSON already; drop anything that is not plainly serialisable
+    or nested deeper than a summary ever is (it would fail when the response is encoded)."""
     try:
+        if not _depth_ok(value):
+            return {}
         return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return {}
+
+
+def _broken(name: str, path: Path, err: BaseException) -> str:
+    """The message for a file that failed to read or load, without the server's path."""
+    if isinstance(err, SynthgenError):
+        text = err.message
+    elif isinstance(err, RecursionError):
+        text = f"Model file {path} cannot be read: it is nested too deeply."
+    elif isinstance(err, MemoryError):
+        text = f"Model file {path} cannot be read: it needs more memory than the server has."
+    else:
+        log.warning("model file '%s' failed to load", name, exc_info=err)
+        text = f"Model file {path} cannot be read ({type(err).__name__}: {str(err)[:200]})."
+    return text.replace(str(path), f"'{name}'").replace(str(path.parent), "the models folder")
 
 
 class ModelRegistry:
@@ -177,8 +210,8 @@ class ModelRegistry:
         if cached is None or cached[0] != key:
             try:
                 value: ModelInfo | str = self._read_info(name, path, key)
-            except ModelFileError as err:
-                value = err.message.replace(str(path), f"'{name}'")
+            except Exception as err:  # noqa: BLE001 - a broken file is listed as broken
+                value = _broken(name, path, err)
             with self._lock:
                 self._infos[name] = (key, value)
         else:
@@ -208,8 +241,8 @@ class ModelRegistry:
             try:
                 out.append(self.info(name))
             except ModelFileError as err:
-                out.append({"name": name, "error": err.message})
-            except NotFound:  # removed meanwhile
+                out.append({"name": name, "status": "broken", "error": err.message})
+            except (NotFound, OSError):  # removed meanwhile
                 continue
         return out
 
@@ -232,17 +265,20 @@ class ModelRegistry:
         with self._lock:
             cached = self._loaded.get(path)
             if cached is not None and cached[0] == key:
-                return cached[1], cached[2]
+                return _model_or_raise(cached)
             load_lock = self._load_locks.setdefault(path, threading.Lock())
         with load_lock:
             with self._lock:
                 cached = self._loaded.get(path)
                 if cached is not None and cached[0] == key:
-                    return cached[1], cached[2]
+                    return _model_or_raise(cached)
             try:
                 model = self._load(path, want)
-            except ModelFileError as err:
-                raise ModelFileError(err.message.replace(str(path), f"'{name}'")) from None
+            except Exception as err:  # noqa: BLE001 - cached: the next request does not pay again
+                failed = (key, _Failed(_broken(name, path, err)), threading.Lock())
+                with self._lock:
+                    self._loaded[path] = failed
+                return _model_or_raise(failed)
             entry = (key, model, threading.Lock())
             with self._lock:
                 self._loaded[path] = entry
@@ -254,4 +290,17 @@ class ModelRegistry:
     @property
     def loaded_count(self) -> int:
         with self._lock:
-            return len(self._loaded)
+            return sum(not isinstance(e[1], _Failed) for e in self._loaded.values())
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A file version that failed to load (kept so that each request does not retry it)."""
+
+    message: str
+
+
+def _model_or_raise(entry: tuple[_Key, Any, threading.Lock]) -> tuple[Any, threading.Lock]:
+    if isinstance(entry[1], _Failed):
+        raise ModelFileError(entry[1].message)
+    return entry[1], entry[2]

@@ -12,6 +12,7 @@ from synthgen.errors import UsageError, param
 from synthgen.service.limits import Limits
 
 MIN_TOKEN_CHARS = 16
+MAX_HEADER_BYTES = 16 * 1024  # request line and headers; larger is a 400
 
 
 def _addresses(host: str, port: int) -> list[tuple]:
@@ -69,7 +70,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError as err:
         sock.close()
         raise UsageError(f"Cannot listen on {host}:{port}: {err.strerror}.") from None
-    sock.listen(2048)
+    sock.listen(128)  # protocol.BACKLOG
     sock.set_inheritable(True)
     return sock
 
@@ -88,6 +89,7 @@ def serve(
     import uvicorn
 
     from synthgen.service.app import create_app
+    from synthgen.service.protocol import BACKLOG, connection_cap, guarded_protocol
 
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
@@ -105,8 +107,13 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
+    limits = app.state.limits
     config = uvicorn.Config(
         app,
+        http=guarded_protocol(limits.header_seconds, connection_cap(limits.max_connections)),
+        timeout_keep_alive=limits.keepalive_seconds,  # type: ignore[arg-type]
+        backlog=BACKLOG,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         log_level=log_level,
         server_header=False,
         proxy_headers=False,

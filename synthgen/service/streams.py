@@ -130,38 +130,29 @@ async def generation_body(
 
 
 # --- scoring -----------------------------------------------------------------------------------
-def upload_format(content_type: str) -> str | None:
-    return UPLOAD_TYPES.get(content_type.split(";")[0].strip().lower())
-
-
 def score_upload(
     detector,
     lock,
-    data: bytes,
-    fmt_in: str,
+    path: Path,
     fmt_out: str,
     contamination: float | None,
     threshold: float | None,
 ):
-    """Score the whole upload into a spooled file first (all or nothing: a bad row anywhere
-    is a 422, never a cut stream). Returns (file, rows, flagged, threshold)."""
+    """Score the upload at ``path`` into a spooled file first (all or nothing: a bad row
+    anywhere is a 422, never a cut stream). Returns (file, rows, flagged, threshold)."""
     cut = detector.threshold(contamination=contamination, threshold=threshold)
     out = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
     rows = flagged = 0
-    with tempfile.TemporaryDirectory(prefix="synthgen-score-") as tmp:
-        path = Path(tmp) / f"upload.{fmt_in}"
-        path.write_bytes(data)
-        del data
-        try:
-            with lock, torch.no_grad():
-                parts = score_table_bytes(detector, path, cut, fmt_out, source="The uploaded data")
-                for block, n, hits in parts:
-                    rows += n
-                    flagged += hits
-                    out.write(block)
-        except BaseException:
-            out.close()
-            raise
+    try:
+        with lock, torch.no_grad():
+            parts = score_table_bytes(detector, path, cut, fmt_out, source="The uploaded data")
+            for block, n, hits in parts:
+                rows += n
+                flagged += hits
+                out.write(block)
+    except BaseException:
+        out.close()
+        raise
     out.seek(0)
     return out, rows, flagged, float(cut)
 

@@ -19,15 +19,12 @@ import httpx
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import torch
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from synthgen.errors import UsageError
-from synthgen.schema import load_schema
 from synthgen.service import Limits, create_app
 from synthgen.service.server import check_bind, is_loopback
-from synthgen.tabular.io import read_table
 
 REPO = Path(__file__).resolve().parents[2]
 CENSUS = REPO / "synthgen" / "data" / "census.csv"
@@ -37,37 +34,6 @@ CHUNK = 400
 
 
 # --- fixtures ------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def census():
-    schema = load_schema(CENSUS_SCHEMA)
-    return schema, read_table(CENSUS, schema).iloc[:400].reset_index(drop=True)
-
-
-@pytest.fixture(scope="session")
-def models_dir(tmp_path_factory, census):
-    """A tiny VAE, a tiny detector, a link to a model outside the folder, a broken file."""
-    from synthgen.tabular.anomaly.detector import AnomalyDetector
-    from synthgen.tabular.synthesizer import TabularSynthesizer
-
-    torch.set_num_threads(1)
-    schema, df = census
-    root = tmp_path_factory.mktemp("service")
-    models = root / "models"
-    models.mkdir()
-    synth = TabularSynthesizer("vae", epochs=1, batch_size=100, seed=0, progress=False)
-    synth.fit(df, schema).save(models / "census.synth")
-    AnomalyDetector(epochs=1, model_options={"members": 1}, random_state=0).fit(df, schema).save(
-        models / "census-det.synth"
-    )
-    outside = root / "secret.synth"
-    shutil.copy(models / "census.synth", outside)
-    (models / "escape.synth").symlink_to(outside)
-    (models / "inside-link.synth").symlink_to(models / "census.synth")
-    (root / "broken").mkdir()
-    (root / "broken" / "broken.synth").write_bytes(b"not a zip file at all")
-    return models
-
-
 @pytest.fixture(scope="session")
 def limits():
     return Limits(
