@@ -25,9 +25,8 @@ def _top_categories(values: pd.Series, limit: int) -> list[str]:
 
 def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
     """Index of each value in ``categories``; -1 for other values and missing ones."""
-    return np.asarray(
-        pd.Categorical(values.astype(object), categories=categories).codes, dtype=np.int64
-    )
+    index = pd.Index(list(categories))
+    return np.asarray(index.get_indexer(values.astype(object).to_numpy()), dtype=np.int64)
 
 
 class OneHotEncoding:
