@@ -122,7 +122,10 @@ def infer_schema(
     specs: list[ColumnSpec] = []
     found: list[set[str]] = []
     for i, col_name in enumerate(names):
-        spec, tokens = _infer_column(col_name, frame.iloc[:, i], max_categories)
+        try:
+            spec, tokens = _infer_column(col_name, frame.iloc[:, i], max_categories)
+        except DataError as err:
+            raise err.with_context(f"{source}: ") from None
         specs.append(spec)
         found.append(tokens)
     # missing_values is one list for the whole table: a token that some numeric column uses as
@@ -215,14 +218,19 @@ def _infer_column(
     n_values = int(values.sum())
     all_unique = len(values) == n_values
 
+    if kind == "integer" and _beyond_int64(uniques):
+        kind = "continuous"  # integers beyond int64 are read as numbers, not corrupted
     if kind in ("integer", "continuous"):
-        nums = pd.to_numeric(uniques, errors="coerce").to_numpy(dtype="float64")
+        nums = pd.to_numeric(uniques.astype(str), errors="coerce").to_numpy(dtype="float64")
+        _refuse_infinite(name, col, uniques, nums)
         if kind == "integer" and all_unique and _looks_like_id(name) and n_values > 1:
             return ColumnSpec(name=name, type="id", nullable=nullable), tokens
         return _numeric_spec(name, kind, nums, nullable), tokens
     if kind == "boolean":
         return ColumnSpec(name=name, type="boolean", nullable=nullable), tokens
     if kind == "datetime":
+        parsed = pd.to_datetime(uniques.astype(str), format=fmt or "ISO8601", errors="coerce")
+        _refuse_outside_ns(name, col, uniques, parsed)
         return ColumnSpec(name=name, type="datetime", nullable=nullable, format=fmt), tokens
     return _categorical_spec(name, values, nullable, max_categories, all_unique), tokens
 
@@ -312,6 +320,49 @@ def _datetime_format(text: pd.Series) -> str | None:
     return fmt
 
 
+_INT64_MAX = 2**63 - 1
+
+
+def _beyond_int64(uniques: pd.Series) -> bool:
+    """Whether integer literals (``[+-]digits``) include one that int64 cannot hold."""
+    long = [str(u) for u in uniques if len(str(u).lstrip("+-").lstrip("0")) >= 19]
+    return any(not -(2**63) <= int(u) <= _INT64_MAX for u in long)
+
+
+def _first_row(col: pd.Series, value: Any) -> str:
+    text = col.astype(str).str.strip() if col.dtype == object or isinstance(
+        col.dtype, pd.StringDtype
+    ) else col
+    hits = np.flatnonzero((text == value).to_numpy(dtype=bool, na_value=False))
+    return f" (row {hits[0] + 1})" if len(hits) else ""
+
+
+def _refuse_infinite(name: str, col: pd.Series, uniques: pd.Series, nums: np.ndarray) -> None:
+    bad = np.flatnonzero(np.isinf(nums))
+    if len(bad):
+        value = uniques.iloc[bad[0]]
+        raise DataError(
+            f"column '{name}' holds an infinite value: {str(value)!r}{_first_row(col, value)}; "
+            "synthgen models finite numbers only. Replace such values, or list the token in "
+            "the schema's missing_values to read it as missing."
+        )
+
+
+def _refuse_outside_ns(name: str, col: pd.Series, uniques: pd.Series, parsed: pd.Series) -> None:
+    with np.errstate(invalid="ignore"):
+        outside = ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max)).to_numpy(
+            dtype=bool, na_value=False
+        )
+    bad = np.flatnonzero(outside)
+    if len(bad):
+        value = uniques.iloc[bad[0]]
+        raise DataError(
+            f"column '{name}' holds a date outside the supported range (years 1677-2262): "
+            f"{str(value)!r}{_first_row(col, value)}; fix or drop such dates, or read the "
+            "column as text (type: categorical)."
+        )
+
+
 def _numeric_spec(name: str, kind: str, nums: np.ndarray, nullable: bool) -> ColumnSpec:
     finite = nums[np.isfinite(nums)]
     lo = float(finite.min()) if len(finite) else None
@@ -397,9 +448,13 @@ def _infer_native(name: str, col: pd.Series, storage: str, max_categories: int) 
     if storage == "bool":
         return ColumnSpec(name=name, type="boolean", nullable=nullable)
     if storage == "datetime":
+        _refuse_outside_ns(name, col, data.reset_index(drop=True), data.reset_index(drop=True))
         return ColumnSpec(name=name, type="datetime", nullable=nullable)
     nums = data.to_numpy(dtype="float64")
     unique = data.is_unique
+    _refuse_infinite(name, col, data.reset_index(drop=True), nums)
+    if storage == "int" and data.max() > _INT64_MAX:  # uint64 beyond int64: a measure
+        return _numeric_spec(name, "continuous", nums, nullable)
     if storage == "int":
         if unique and _looks_like_id(name) and len(data) > 1:
             return ColumnSpec(name=name, type="id", nullable=nullable)

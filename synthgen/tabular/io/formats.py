@@ -107,6 +107,8 @@ def check_file(path: str | Path) -> tuple[Path, str]:
 
 
 def nullable_mapper(dtype: pa.DataType) -> Any:
+    if pa.types.is_uint64(dtype):  # values up to 2**64 - 1 do not fit Int64
+        return pd.UInt64Dtype()
     if pa.types.is_integer(dtype):
         return pd.Int64Dtype()
     if pa.types.is_boolean(dtype):
