@@ -28,6 +28,15 @@ import pandas as pd
 from synthgen.errors import DataError, SchemaError, param
 from synthgen.schema import DEFAULT_MISSING, ColumnSpec, TableSchema, category_label
 from synthgen.tabular.dependence import dependent_pairs
+from synthgen.tabular.infer_rules import (
+    INT64_MAX,
+    beyond_int64,
+    json_booleans,
+    looks_like_pii,
+    refuse_infinite,
+    refuse_outside_ns,
+    true_false,
+)
 from synthgen.tabular.io import read_raw
 
 __all__ = ["infer_schema", "MISSING_CANDIDATES", "DATETIME_FORMATS"]
@@ -76,7 +85,7 @@ _INT_RE = r"[+-]?\d+"
 _FLOAT_RE = r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity)"
 _UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 _ID_WORDS = {"id", "key", "uuid", "guid", "pk"}
-_BOOL_WORDS = {"true", "false", "yes", "no", "t", "f"}
+_BOOL_WORDS = {"true", "false", "yes", "no", "t", "f", "y", "n"}
 _MIN_ROWS_FOR_RATIO = 20
 
 
@@ -218,19 +227,28 @@ def _infer_column(
     n_values = int(values.sum())
     all_unique = len(values) == n_values
 
-    if kind == "integer" and _beyond_int64(uniques):
+    if kind == "integer" and beyond_int64(uniques):
         kind = "continuous"  # integers beyond int64 are read as numbers, not corrupted
     if kind in ("integer", "continuous"):
         nums = pd.to_numeric(uniques.astype(str), errors="coerce").to_numpy(dtype="float64")
-        _refuse_infinite(name, col, uniques, nums)
+        refuse_infinite(name, col, uniques, nums)
         if kind == "integer" and all_unique and _looks_like_id(name) and n_values > 1:
             return ColumnSpec(name=name, type="id", nullable=nullable), tokens
         return _numeric_spec(name, kind, nums, nullable), tokens
     if kind == "boolean":
-        return ColumnSpec(name=name, type="boolean", nullable=nullable), tokens
+        if json_booleans(col):  # JSON true/false: written back as JSON booleans
+            return ColumnSpec(name=name, type="boolean", nullable=nullable), tokens
+        spelling = true_false([str(v) for v in values.index])
+        if spelling is not None:
+            return (
+                ColumnSpec(name=name, type="boolean", nullable=nullable, true_false=spelling),
+                tokens,
+            )
+        # several spellings of one value (yes, Yes, true): categorical keeps each as it is
+        return _categorical_spec(name, values, nullable, max_categories, all_unique), tokens
     if kind == "datetime":
         parsed = pd.to_datetime(uniques.astype(str), format=fmt or "ISO8601", errors="coerce")
-        _refuse_outside_ns(name, col, uniques, parsed)
+        refuse_outside_ns(name, col, uniques, parsed)
         return ColumnSpec(name=name, type="datetime", nullable=nullable, format=fmt), tokens
     return _categorical_spec(name, values, nullable, max_categories, all_unique), tokens
 
@@ -320,49 +338,6 @@ def _datetime_format(text: pd.Series) -> str | None:
     return fmt
 
 
-_INT64_MAX = 2**63 - 1
-
-
-def _beyond_int64(uniques: pd.Series) -> bool:
-    """Whether integer literals (``[+-]digits``) include one that int64 cannot hold."""
-    long = [str(u) for u in uniques if len(str(u).lstrip("+-").lstrip("0")) >= 19]
-    return any(not -(2**63) <= int(u) <= _INT64_MAX for u in long)
-
-
-def _first_row(col: pd.Series, value: Any) -> str:
-    text = col.astype(str).str.strip() if col.dtype == object or isinstance(
-        col.dtype, pd.StringDtype
-    ) else col
-    hits = np.flatnonzero((text == value).to_numpy(dtype=bool, na_value=False))
-    return f" (row {hits[0] + 1})" if len(hits) else ""
-
-
-def _refuse_infinite(name: str, col: pd.Series, uniques: pd.Series, nums: np.ndarray) -> None:
-    bad = np.flatnonzero(np.isinf(nums))
-    if len(bad):
-        value = uniques.iloc[bad[0]]
-        raise DataError(
-            f"column '{name}' holds an infinite value: {str(value)!r}{_first_row(col, value)}; "
-            "synthgen models finite numbers only. Replace such values, or list the token in "
-            "the schema's missing_values to read it as missing."
-        )
-
-
-def _refuse_outside_ns(name: str, col: pd.Series, uniques: pd.Series, parsed: pd.Series) -> None:
-    with np.errstate(invalid="ignore"):
-        outside = ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max)).to_numpy(
-            dtype=bool, na_value=False
-        )
-    bad = np.flatnonzero(outside)
-    if len(bad):
-        value = uniques.iloc[bad[0]]
-        raise DataError(
-            f"column '{name}' holds a date outside the supported range (years 1677-2262): "
-            f"{str(value)!r}{_first_row(col, value)}; fix or drop such dates, or read the "
-            "column as text (type: categorical)."
-        )
-
-
 def _numeric_spec(name: str, kind: str, nums: np.ndarray, nullable: bool) -> ColumnSpec:
     finite = nums[np.isfinite(nums)]
     lo = float(finite.min()) if len(finite) else None
@@ -389,7 +364,7 @@ def _categorical_spec(
         )
     ):
         return ColumnSpec(name=name, type="id", nullable=nullable)
-    pii = _looks_like_pii(name, uniques)
+    pii = looks_like_pii(name, uniques)
     if n_distinct > max_categories or mostly_unique:
         return ColumnSpec(
             name=name, type="categorical", nullable=nullable, high_cardinality=True, pii=pii
@@ -401,36 +376,6 @@ def _categorical_spec(
         values=sorted(uniques, key=_sort_key),
         pii=pii,
     )
-
-
-_PII_NAMES = {
-    "email",
-    "e_mail",
-    "mail",
-    "phone",
-    "phone_number",
-    "telephone",
-    "mobile",
-    "ssn",
-    "first_name",
-    "last_name",
-    "full_name",
-    "surname",
-    "address",
-    "street",
-    "ip_address",
-}
-_EMAIL_RE = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
-
-
-def _looks_like_pii(name: str, uniques: list[str]) -> bool:
-    """Personal data (e-mail addresses, names, phones) is flagged so it is never copied."""
-    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.strip()).lower()
-    snake = re.sub(r"[\-\s.]+", "_", snake)
-    if snake in _PII_NAMES:
-        return True
-    sample = uniques[:200]
-    return bool(sample) and all(re.fullmatch(_EMAIL_RE, v) for v in sample)
 
 
 def _sort_key(value: str) -> tuple[int, float, str]:
@@ -448,12 +393,12 @@ def _infer_native(name: str, col: pd.Series, storage: str, max_categories: int) 
     if storage == "bool":
         return ColumnSpec(name=name, type="boolean", nullable=nullable)
     if storage == "datetime":
-        _refuse_outside_ns(name, col, data.reset_index(drop=True), data.reset_index(drop=True))
+        refuse_outside_ns(name, col, data.reset_index(drop=True), data.reset_index(drop=True))
         return ColumnSpec(name=name, type="datetime", nullable=nullable)
     nums = data.to_numpy(dtype="float64")
     unique = data.is_unique
-    _refuse_infinite(name, col, data.reset_index(drop=True), nums)
-    if storage == "int" and data.max() > _INT64_MAX:  # uint64 beyond int64: a measure
+    refuse_infinite(name, col, data.reset_index(drop=True), nums)
+    if storage == "int" and data.max() > INT64_MAX:  # uint64 beyond int64: a measure
         return _numeric_spec(name, "continuous", nums, nullable)
     if storage == "int":
         if unique and _looks_like_id(name) and len(data) > 1:

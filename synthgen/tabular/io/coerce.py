@@ -24,8 +24,8 @@ from synthgen.schema import ColumnSpec, TableSchema, category_label
 from synthgen.tabular.io.formats import DTYPES, value_label
 
 _MAX_PROBLEMS = 40
-_TRUE = ("true", "yes", "1", "t")
-_FALSE = ("false", "no", "0", "f")
+_TRUE = ("true", "yes", "1", "t", "y")
+_FALSE = ("false", "no", "0", "f", "n")
 _NAN_WORDS = ("nan", "+nan", "-nan")
 
 
@@ -194,12 +194,18 @@ def _convert(
             return _finish(values, spec, missing, problems, strings, row_offset)
         if kind == "boolean":
             low = strings.str.lower()
-            is_true = low.isin(_TRUE).to_numpy()
-            is_false = low.isin(_FALSE).to_numpy()
+            t, f = (x.strip().lower() for x in spec.true_false or ("true", "false"))
+            is_true = ((low == t) | (low.isin(_TRUE) & (low != f))).to_numpy(bool, na_value=False)
+            is_false = ((low == f) | (low.isin(_FALSE) & (low != t))).to_numpy(
+                bool, na_value=False
+            )
             wrong = ~missing & ~is_true & ~is_false
             if wrong.any():
+                words = "/".join(spec.true_false) + "/" if spec.true_false else ""
                 problems.append(
-                    _examples(strings, wrong, row_offset, "not boolean (true/false/yes/no/1/0)")
+                    _examples(
+                        strings, wrong, row_offset, f"not boolean ({words}true/false/yes/no/1/0)"
+                    )
                 )
             arr = pd.array(np.where(is_true, True, False), dtype="boolean")
             arr[~(is_true | is_false)] = pd.NA

@@ -86,7 +86,11 @@ def frame_dtypes(schema: TableSchema) -> dict[str, str]:
 def arrow_schema(schema: TableSchema) -> pa.Schema:
     """The Arrow schema that tables of ``schema`` are written with (stable across chunks)."""
     return pa.schema(
-        [pa.field(c.name, _ARROW_TYPES[c.type], nullable=True) for c in schema.columns]
+        [
+            # a boolean column read as yes/no (true_false) is written back as that text
+            pa.field(c.name, pa.string() if c.true_false else _ARROW_TYPES[c.type], nullable=True)
+            for c in schema.columns
+        ]
     )
 
 
