@@ -50,9 +50,11 @@ def beyond_int64(uniques: pd.Series) -> bool:
 
 
 def _first_row(col: pd.Series, value: Any) -> str:
-    text = col.astype(str).str.strip() if col.dtype == object or isinstance(
-        col.dtype, pd.StringDtype
-    ) else col
+    text = (
+        col.astype(str).str.strip()
+        if col.dtype == object or isinstance(col.dtype, pd.StringDtype)
+        else col
+    )
     hits = np.flatnonzero((text == value).to_numpy(dtype=bool, na_value=False))
     return f" (row {hits[0] + 1})" if len(hits) else ""
 

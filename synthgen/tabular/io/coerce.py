@@ -196,9 +196,7 @@ def _convert(
             low = strings.str.lower()
             t, f = (x.strip().lower() for x in spec.true_false or ("true", "false"))
             is_true = ((low == t) | (low.isin(_TRUE) & (low != f))).to_numpy(bool, na_value=False)
-            is_false = ((low == f) | (low.isin(_FALSE) & (low != t))).to_numpy(
-                bool, na_value=False
-            )
+            is_false = ((low == f) | (low.isin(_FALSE) & (low != t))).to_numpy(bool, na_value=False)
             wrong = ~missing & ~is_true & ~is_false
             if wrong.any():
                 words = "/".join(spec.true_false) + "/" if spec.true_false else ""

@@ -264,8 +264,7 @@ def _iter_jsonl(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
                 rec = json.loads(line, object_pairs_hook=_record)
             except _Nested as err:
                 raise DataError(
-                    f"Data file {path}: line {lineno}, column '{err.key}' holds {err.kind}; "
-                    f"{_FLAT}"
+                    f"Data file {path}: line {lineno}, column '{err.key}' holds {err.kind}; {_FLAT}"
                 ) from None
             except _Duplicate as err:
                 raise DataError(
