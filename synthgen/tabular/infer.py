@@ -38,6 +38,7 @@ from synthgen.tabular.infer_rules import (
     true_false,
 )
 from synthgen.tabular.io import read_raw
+from synthgen.tabular.io.formats import WHITESPACE
 
 __all__ = ["infer_schema", "MISSING_CANDIDATES", "DATETIME_FORMATS"]
 
@@ -276,12 +277,16 @@ def _class_target(spec: ColumnSpec, col: pd.Series, tokens: set[str]) -> ColumnS
 def _text_counts(col: pd.Series) -> pd.Series:
     """value -> count over the stripped string forms of a text (or mixed object) column."""
     if isinstance(col.dtype, pd.StringDtype):
-        counts = col.str.strip().value_counts(dropna=True)
+        counts = col.str.strip(WHITESPACE).value_counts(dropna=True)
         n_na = int(col.isna().sum())
     else:
         counts_raw = col.value_counts(dropna=True)
         labels = [
-            v.strip() if isinstance(v, str) else category_label(v) if _plain(v) else str(v)
+            v.strip(WHITESPACE)
+            if isinstance(v, str)
+            else category_label(v)
+            if _plain(v)
+            else str(v)
             for v in counts_raw.index
         ]
         counts = pd.Series(counts_raw.to_numpy(), index=labels).groupby(level=0).sum()

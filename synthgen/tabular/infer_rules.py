@@ -12,6 +12,7 @@ import pandas as pd
 
 from synthgen.errors import DataError
 from synthgen.schema import BOOLEAN_PAIRS
+from synthgen.tabular.io.formats import WHITESPACE
 
 INT64_MAX = 2**63 - 1
 _TRUE_WORDS = {"true", "yes", "t", "y"}
@@ -51,7 +52,7 @@ def beyond_int64(uniques: pd.Series) -> bool:
 
 def _first_row(col: pd.Series, value: Any) -> str:
     text = (
-        col.astype(str).str.strip()
+        col.astype(str).str.strip(WHITESPACE)
         if col.dtype == object or isinstance(col.dtype, pd.StringDtype)
         else col
     )

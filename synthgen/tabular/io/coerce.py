@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import DataError
 from synthgen.schema import ColumnSpec, TableSchema, category_label
-from synthgen.tabular.io.formats import DTYPES, value_label
+from synthgen.tabular.io.formats import DTYPES, WHITESPACE, value_label
 
 _MAX_PROBLEMS = 40
 _TRUE = ("true", "yes", "1", "t", "y")
@@ -120,12 +120,13 @@ def _as_strings(col: pd.Series) -> pd.Series:
             arr = pa.array(col, type=pa.string(), from_pandas=True)
             return pd.Series(pc.ascii_trim_whitespace(arr).to_pandas(), index=col.index)
         except (pa.ArrowException, TypeError, ValueError):
-            return col.str.strip()
+            return col.str.strip(WHITESPACE)
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(object)
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     labels = np.array(
-        [u.strip() if isinstance(u, str) else value_label(u) for u in uniques], dtype=object
+        [u.strip(WHITESPACE) if isinstance(u, str) else value_label(u) for u in uniques],
+        dtype=object,
     )
     if len(labels) == 0:
         return pd.Series(

@@ -29,15 +29,25 @@ def csv_rows(table: pa.Table) -> bytes:
     """The rows of ``table`` (no header), minimally quoted; nulls as empty fields."""
     if table.num_rows == 0:
         return b""
-    buf = pa.BufferOutputStream()
-    try:
-        pa_csv.write_csv(table, buf, _UNQUOTED)
-        return buf.getvalue().to_pybytes()
-    except pa.ArrowInvalid:  # a value holds a delimiter, a quote or a line break
-        pass
+    if table.num_columns > 1 or not _has_empty(table.column(0)):
+        buf = pa.BufferOutputStream()
+        try:
+            pa_csv.write_csv(table, buf, _UNQUOTED)
+            return buf.getvalue().to_pybytes()
+        except pa.ArrowInvalid:  # a value holds a delimiter, a quote or a line break
+            pass
+    # (a one-column row with an empty value must be written "": a blank line is no row)
     columns = [pc.cast(col, pa.string()).to_pylist() for col in table.columns]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in zip(*columns, strict=True):
         writer.writerow(["" if v is None else v for v in row])
     return out.getvalue().encode("utf-8")
+
+
+def _has_empty(col: pa.ChunkedArray) -> bool:
+    if col.null_count:
+        return True
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return bool(pc.any(pc.equal(pc.utf8_length(col), 0)).as_py())
+    return False

@@ -41,6 +41,9 @@ FORMATS: dict[str, str] = {
 }
 _FORMAT_NAMES = ("csv", "parquet", "jsonl")
 DEFAULT_CHUNKSIZE = 100_000
+#: The whitespace stripped around values: ASCII only, as Arrow's trim (Python's str.strip()
+#: also strips \x1c-\x1f and Unicode spaces, so infer and read would disagree).
+WHITESPACE = " \t\n\r\x0b\x0c"
 DTYPES = {
     "integer": "Int64",
     "continuous": "float64",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -163,8 +165,30 @@ class TableWriter:
         for field in table.schema:
             if pa.types.is_timestamp(field.type):
                 out[field.name] = _datetime_text(out[field.name], self._formats.get(field.name))
-        text = out.to_json(orient="records", lines=True, force_ascii=False, double_precision=15)
-        return text if text.endswith("\n") else text + "\n"
+        # json.dumps, not DataFrame.to_json: that rounds floats to 15 digits, so a value at a
+        # column's max could be written above it and fail its own schema
+        names = [str(c) for c in out.columns]
+        columns = [_json_values(out[c]) for c in out.columns]
+        lines = [
+            json.dumps(
+                dict(zip(names, row, strict=True)), ensure_ascii=False, separators=(",", ":")
+            )
+            for row in zip(*columns, strict=True)
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _json_values(col: pd.Series) -> list:
+    """Plain Python values of a column for json.dumps: nulls and non-finite floats as None."""
+    values = col.astype(object).tolist()
+    return [
+        None
+        if v is None or v is pd.NA or (isinstance(v, float) and not math.isfinite(v))
+        else v.item()
+        if isinstance(v, np.generic)
+        else v
+        for v in values
+    ]
 
 
 def _datetime_text(series: pd.Series, fmt: str | None) -> pd.Series:
