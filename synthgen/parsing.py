@@ -64,6 +64,16 @@ _YamlLoader.add_implicit_resolver(
 )
 
 
+class _Yaml11Loader(_YamlLoader):
+    """The same, with YAML 1.1 booleans (yes/no/on/off), as files written for PyYAML's
+    safe_load expect (pipeline specs)."""
+
+
+_Yaml11Loader.yaml_implicit_resolvers = {
+    first: list(resolvers) for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class _Deep(Exception):
     pass
 
@@ -117,10 +127,14 @@ def parse_json(text: str, source: str, error: type[SynthgenError], what: str = "
     return data
 
 
-def parse_yaml(text: str, source: str, error: type[SynthgenError]) -> Any:
-    """Parse YAML text safely (duplicate keys and deep nesting refused)."""
+def parse_yaml(
+    text: str, source: str, error: type[SynthgenError], *, yaml11_booleans: bool = False
+) -> Any:
+    """Parse YAML text safely (duplicate keys and deep nesting refused); booleans are only
+    true/false unless ``yaml11_booleans``."""
+    loader = _Yaml11Loader if yaml11_booleans else _YamlLoader
     try:
-        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
         check_depth(data)
     except yaml.YAMLError as err:
         where = ""
