@@ -441,3 +441,12 @@ def test_spellings_round_trip(tmp_path, suffix, spelled_model):
     got = _vocabulary(synthetic)
     for col in ("flag", "yn", "tf", "lower", "job"):
         assert got[col] <= want[col], (col, got[col] - want[col])
+
+
+def test_quoted_header_with_line_break(tmp_path):
+    """Found by the fuzz test: the header was skipped as one line, so the rest of a quoted
+    name holding a line break came back as a data row."""
+    path = tmp_path / "h.csv"
+    path.write_text('"a\nb",c\n1,2\n"x\ny",3\n')
+    frame = read_raw(path)
+    assert list(frame.columns) == ["a\nb", "c"] and frame["c"].tolist() == ["2", "3"]

@@ -121,7 +121,11 @@ def _ragged_message(path: Path, width: int) -> str:
 def _iter_csv(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
     names = _csv_header(path)
     read_opts = pa_csv.ReadOptions(
-        column_names=names, skip_rows=1, block_size=1 << 24, use_threads=True
+        # skip the header as a CSV row (a quoted name may hold a line break), not as a line
+        column_names=names,
+        skip_rows_after_names=1,
+        block_size=1 << 24,
+        use_threads=True,
     )
     parse_opts = pa_csv.ParseOptions(newlines_in_values=True)
     conv_opts = pa_csv.ConvertOptions(
