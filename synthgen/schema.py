@@ -7,7 +7,6 @@ The JSON Schema in ``schemas/schema.json`` is generated from these models
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,13 +14,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from synthgen.errors import SchemaError
+from synthgen.parsing import parse_json, parse_yaml, read_document
 
 SCHEMA_VERSION = 1
 ColumnType = Literal["continuous", "integer", "categorical", "boolean", "datetime", "id"]
 NUMERIC_TYPES = ("continuous", "integer")
 DISCRETE_TYPES = ("categorical", "boolean")
 DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
-Category = str | int | float | bool
+#: A float that must be a finite number: NaN would switch range checks off silently.
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Category = str | int | Finite | bool
+#: The spellings of true and false recorded by ``schema infer``, by the first letters' case.
+BOOLEAN_PAIRS = {"true": "false", "yes": "no", "t": "f", "y": "n"}
 
 
 class _Strict(BaseModel):
@@ -34,9 +38,14 @@ class ColumnSpec(_Strict):
     name: str = Field(min_length=1)
     type: ColumnType
     nullable: bool = False
-    min: float | None = None
-    max: float | None = None
+    min: Finite | None = None
+    max: Finite | None = None
     values: list[Category] | None = None
+    true_false: list[str] | None = Field(
+        default=None,
+        description="how a boolean column writes true and false, e.g. [yes, no] (set by infer; "
+        "read as well as true/false/yes/no/1/0)",
+    )
     format: str | None = Field(default=None, description="strftime format of a datetime column")
     pii: bool = Field(default=False, description="never copy values from the data")
     high_cardinality: bool = Field(
@@ -59,6 +68,15 @@ class ColumnSpec(_Strict):
             if len(set(labels)) != len(labels):
                 dup = sorted({v for v in labels if labels.count(v) > 1})
                 raise ValueError(f"{where}: 'values' repeats {dup}")
+        if self.true_false is not None:
+            if self.type != "boolean":
+                raise ValueError(f"{where}: 'true_false' is only allowed on boolean columns")
+            tokens = [t.strip() for t in self.true_false]
+            if len(tokens) != 2 or not all(tokens) or tokens[0].lower() == tokens[1].lower():
+                raise ValueError(
+                    f"{where}: 'true_false' must be two different non-empty tokens, the one "
+                    "for true first (e.g. [yes, no])"
+                )
         if self.format is not None and self.type != "datetime":
             raise ValueError(f"{where}: 'format' is only allowed on datetime columns")
         return self
@@ -81,8 +99,8 @@ class RangeConstraint(_Strict):
 
     type: Literal["range"]
     column: str
-    min: float | None = None
-    max: float | None = None
+    min: Finite | None = None
+    max: Finite | None = None
 
     @model_validator(mode="after")
     def _check(self) -> RangeConstraint:
@@ -134,6 +152,13 @@ class TableSchema(_Strict):
         if dups:
             raise ValueError(f"duplicate column name(s): {', '.join(dups)}")
         by_name = {c.name: c for c in self.columns}
+        missing = set(self.missing_values)
+        for c in self.columns:
+            clash = [t for t in c.true_false or [] if t.strip() in missing]
+            if clash:
+                raise ValueError(
+                    f"column '{c.name}': true_false token {clash[0]!r} is also a missing value"
+                )
 
         def need(col: str, what: str) -> ColumnSpec:
             if col not in by_name:
@@ -228,6 +253,7 @@ Schema = Annotated[TableSchema | ImageSchema, Field(discriminator="kind")]
 _ADAPTER: TypeAdapter[TableSchema | ImageSchema] = TypeAdapter(Schema)
 
 
+_MAX_SHOWN = 20
 _TAGS = {"range", "inequality", "fixed_combinations", "npz", "folder"}
 
 
@@ -258,6 +284,8 @@ def _describe(err: ValidationError, data: Any = None) -> str:
         if e["type"] == "extra_forbidden":
             msg = f"unknown key '{loc[-1] if loc else ''}'"
         parts.append(f"{where}: {msg}" if where else msg)
+    if len(parts) > _MAX_SHOWN:
+        parts = [*parts[:_MAX_SHOWN], f"and {len(parts) - _MAX_SHOWN} more problem(s)"]
     return "; ".join(parts)
 
 
@@ -282,49 +310,29 @@ def parse_schema(data: Any, source: str = "<schema>") -> TableSchema | ImageSche
         raise SchemaError(f"Schema {source} is invalid: {_describe(err, data)}.") from None
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """SafeLoader reading booleans as YAML 1.2 does: only true/false. YAML 1.1 also turns
-    yes/no/on/off into booleans, so a category set [yes, no] or a country code NO would
-    silently stop matching the data."""
-
-
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+#: Largest schema file read (a schema of 1,000 columns with 100 categories each is ~2 MiB).
+MAX_SCHEMA_BYTES = 8 * 2**20
 
 
 def load_schema(path: str | Path) -> TableSchema | ImageSchema:
-    """Read a schema from a YAML or JSON file."""
+    """Read a schema from a YAML or JSON file (size, nesting and duplicate keys checked)."""
     path = Path(path)
     if not path.exists():
         raise SchemaError(f"Schema file {path} does not exist.")
     if path.is_dir():
         raise SchemaError(f"Schema path {path} is a directory, not a schema file.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SchemaError(f"Schema file {path} is not UTF-8 text.") from None
+    source = f"Schema file {path}"
+    text = read_document(path, source, SchemaError, MAX_SCHEMA_BYTES)
     if not text.strip():
         raise SchemaError(f"Schema file {path} is empty.")
+    if path.suffix.lower() == ".json":
+        data = parse_json(text, source, SchemaError)
+    else:
+        data = parse_yaml(text, source, SchemaError)
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_YamlLoader)
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        where = ""
-        mark = getattr(err, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        elif isinstance(err, json.JSONDecodeError):
-            where = f" at line {err.lineno}, column {err.colno}"
-        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
-        raise SchemaError(f"Schema file {path} is not valid {kind}{where}.") from None
-    return parse_schema(data, str(path))
+        return parse_schema(data, str(path))
+    except RecursionError:  # pragma: no cover - check_depth bounds the nesting first
+        raise SchemaError(f"{source} nests too deeply; refused.") from None
 
 
 def schema_to_dict(schema: TableSchema | ImageSchema) -> dict[str, Any]:

@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import DataError
-from synthgen.images.io.read import IMAGE_SUFFIXES, decode_image, read_images, walk_files
+from synthgen.images.io.read import (
+    IMAGE_SUFFIXES,
+    decode_image,
+    npz_reason,
+    read_images,
+    walk_files,
+)
 from synthgen.schema import FolderSource, ImageSchema, ImageShape, LabelSpec, NpzSource
 
 MAX_LABELS = 1000  # more distinct labels than this is not a class label
@@ -53,9 +59,7 @@ def _infer_npz(path: Path, name: str) -> ImageSchema:
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        reason = str(err).split("\n")[0]
-        if "pickle" in reason:
-            reason = "it holds pickled (object) arrays, which synthgen never loads"
+        reason = npz_reason(path, err)
         raise DataError(f"Data {path} is not a readable .npz file: {reason}.") from None
     if len(images_shape) == 3:
         channels = 1

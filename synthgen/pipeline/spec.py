@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from synthgen.errors import UsageError
+from synthgen.parsing import parse_yaml, read_document
+from synthgen.schema import MAX_SCHEMA_BYTES
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,10 @@ def load_spec(path: str | Path, step_types: dict[str, StepType]) -> PipelineSpec
         raise UsageError(f"Pipeline spec {path} does not exist.")
     if path.is_dir():
         raise UsageError(f"Pipeline spec {path} is a directory; give a .yaml file.")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise UsageError(f"Pipeline spec {path} is not valid YAML ({err}).") from None
     where = f"Pipeline spec {path}"
+    # duplicate keys, deep nesting and huge files refused (as for schema files)
+    text = read_document(path, where, UsageError, MAX_SCHEMA_BYTES)
+    doc = parse_yaml(text, where, UsageError, yaml11_booleans=True)
     if not isinstance(doc, dict):
         raise UsageError(f"{where} must be a mapping with a 'steps' list.")
     unknown = sorted(set(doc) - {"name", "summary", "steps", "description", "threads"})

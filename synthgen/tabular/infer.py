@@ -28,7 +28,17 @@ import pandas as pd
 from synthgen.errors import DataError, SchemaError, param
 from synthgen.schema import DEFAULT_MISSING, ColumnSpec, TableSchema, category_label
 from synthgen.tabular.dependence import dependent_pairs
+from synthgen.tabular.infer_rules import (
+    INT64_MAX,
+    beyond_int64,
+    json_booleans,
+    looks_like_pii,
+    refuse_infinite,
+    refuse_outside_ns,
+    true_false,
+)
 from synthgen.tabular.io import read_raw
+from synthgen.tabular.io.formats import WHITESPACE
 
 __all__ = ["infer_schema", "MISSING_CANDIDATES", "DATETIME_FORMATS"]
 
@@ -76,7 +86,7 @@ _INT_RE = r"[+-]?\d+"
 _FLOAT_RE = r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity)"
 _UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 _ID_WORDS = {"id", "key", "uuid", "guid", "pk"}
-_BOOL_WORDS = {"true", "false", "yes", "no", "t", "f"}
+_BOOL_WORDS = {"true", "false", "yes", "no", "t", "f", "y", "n"}
 _MIN_ROWS_FOR_RATIO = 20
 
 
@@ -122,7 +132,10 @@ def infer_schema(
     specs: list[ColumnSpec] = []
     found: list[set[str]] = []
     for i, col_name in enumerate(names):
-        spec, tokens = _infer_column(col_name, frame.iloc[:, i], max_categories)
+        try:
+            spec, tokens = _infer_column(col_name, frame.iloc[:, i], max_categories)
+        except DataError as err:
+            raise err.with_context(f"{source}: ") from None
         specs.append(spec)
         found.append(tokens)
     # missing_values is one list for the whole table: a token that some numeric column uses as
@@ -215,14 +228,28 @@ def _infer_column(
     n_values = int(values.sum())
     all_unique = len(values) == n_values
 
+    if kind == "integer" and beyond_int64(uniques):
+        kind = "continuous"  # integers beyond int64 are read as numbers, not corrupted
     if kind in ("integer", "continuous"):
-        nums = pd.to_numeric(uniques, errors="coerce").to_numpy(dtype="float64")
+        nums = pd.to_numeric(uniques.astype(str), errors="coerce").to_numpy(dtype="float64")
+        refuse_infinite(name, col, uniques, nums)
         if kind == "integer" and all_unique and _looks_like_id(name) and n_values > 1:
             return ColumnSpec(name=name, type="id", nullable=nullable), tokens
         return _numeric_spec(name, kind, nums, nullable), tokens
     if kind == "boolean":
-        return ColumnSpec(name=name, type="boolean", nullable=nullable), tokens
+        if json_booleans(col):  # JSON true/false: written back as JSON booleans
+            return ColumnSpec(name=name, type="boolean", nullable=nullable), tokens
+        spelling = true_false([str(v) for v in values.index])
+        if spelling is not None:
+            return (
+                ColumnSpec(name=name, type="boolean", nullable=nullable, true_false=spelling),
+                tokens,
+            )
+        # several spellings of one value (yes, Yes, true): categorical keeps each as it is
+        return _categorical_spec(name, values, nullable, max_categories, all_unique), tokens
     if kind == "datetime":
+        parsed = pd.to_datetime(uniques.astype(str), format=fmt or "ISO8601", errors="coerce")
+        refuse_outside_ns(name, col, uniques, parsed)
         return ColumnSpec(name=name, type="datetime", nullable=nullable, format=fmt), tokens
     return _categorical_spec(name, values, nullable, max_categories, all_unique), tokens
 
@@ -250,12 +277,16 @@ def _class_target(spec: ColumnSpec, col: pd.Series, tokens: set[str]) -> ColumnS
 def _text_counts(col: pd.Series) -> pd.Series:
     """value -> count over the stripped string forms of a text (or mixed object) column."""
     if isinstance(col.dtype, pd.StringDtype):
-        counts = col.str.strip().value_counts(dropna=True)
+        counts = col.str.strip(WHITESPACE).value_counts(dropna=True)
         n_na = int(col.isna().sum())
     else:
         counts_raw = col.value_counts(dropna=True)
         labels = [
-            v.strip() if isinstance(v, str) else category_label(v) if _plain(v) else str(v)
+            v.strip(WHITESPACE)
+            if isinstance(v, str)
+            else category_label(v)
+            if _plain(v)
+            else str(v)
             for v in counts_raw.index
         ]
         counts = pd.Series(counts_raw.to_numpy(), index=labels).groupby(level=0).sum()
@@ -338,7 +369,7 @@ def _categorical_spec(
         )
     ):
         return ColumnSpec(name=name, type="id", nullable=nullable)
-    pii = _looks_like_pii(name, uniques)
+    pii = looks_like_pii(name, uniques)
     if n_distinct > max_categories or mostly_unique:
         return ColumnSpec(
             name=name, type="categorical", nullable=nullable, high_cardinality=True, pii=pii
@@ -350,36 +381,6 @@ def _categorical_spec(
         values=sorted(uniques, key=_sort_key),
         pii=pii,
     )
-
-
-_PII_NAMES = {
-    "email",
-    "e_mail",
-    "mail",
-    "phone",
-    "phone_number",
-    "telephone",
-    "mobile",
-    "ssn",
-    "first_name",
-    "last_name",
-    "full_name",
-    "surname",
-    "address",
-    "street",
-    "ip_address",
-}
-_EMAIL_RE = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
-
-
-def _looks_like_pii(name: str, uniques: list[str]) -> bool:
-    """Personal data (e-mail addresses, names, phones) is flagged so it is never copied."""
-    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.strip()).lower()
-    snake = re.sub(r"[\-\s.]+", "_", snake)
-    if snake in _PII_NAMES:
-        return True
-    sample = uniques[:200]
-    return bool(sample) and all(re.fullmatch(_EMAIL_RE, v) for v in sample)
 
 
 def _sort_key(value: str) -> tuple[int, float, str]:
@@ -397,9 +398,13 @@ def _infer_native(name: str, col: pd.Series, storage: str, max_categories: int) 
     if storage == "bool":
         return ColumnSpec(name=name, type="boolean", nullable=nullable)
     if storage == "datetime":
+        refuse_outside_ns(name, col, data.reset_index(drop=True), data.reset_index(drop=True))
         return ColumnSpec(name=name, type="datetime", nullable=nullable)
     nums = data.to_numpy(dtype="float64")
     unique = data.is_unique
+    refuse_infinite(name, col, data.reset_index(drop=True), nums)
+    if storage == "int" and data.max() > INT64_MAX:  # uint64 beyond int64: a measure
+        return _numeric_spec(name, "continuous", nums, nullable)
     if storage == "int":
         if unique and _looks_like_id(name) and len(data) > 1:
             return ColumnSpec(name=name, type="id", nullable=nullable)

@@ -70,7 +70,7 @@ class Sampler:
                 )
             spec = self.schema.column(name)
             if spec.type in ("categorical", "boolean"):
-                value = _discrete_label(raw, spec.type)
+                value = _discrete_label(raw, spec.type, spec.true_false)
                 known = self._known_values(name)
                 if value not in known:
                     shown = ", ".join(map(str, known[:30])) + (" ..." if len(known) > 30 else "")
@@ -256,9 +256,11 @@ def _label(value: Any) -> Any:
     return category_label(value)
 
 
-def _discrete_label(raw: str, col_type: str) -> str:
+def _discrete_label(raw: str, col_type: str, true_false: list[str] | None = None) -> str:
     if col_type == "boolean":
         low = raw.strip().lower()
+        if true_false and low in (t.strip().lower() for t in true_false):
+            return "True" if low == true_false[0].strip().lower() else "False"
         if low in ("true", "t", "yes", "y", "1"):
             return "True"
         if low in ("false", "f", "no", "n", "0"):

@@ -3,7 +3,7 @@ ones included, forms a graph; it has no cycle, and each layer imports only layer
 
     faces (cli, service, pipeline)  ->  jobs  ->  tabular | images  ->  core  ->  base
 
-``base`` is the package root's small modules (errors, schema, _version, dtypes, device,
+``base`` is the package root's small modules (errors, schema, parsing, _version, dtypes, device,
 outputs). ``tabular`` and ``images`` never import each other; faces import only ``jobs`` and
 ``base`` (the CLI may start the service and run pipelines).
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "synthgen"
-BASE = {"errors", "schema", "_version", "dtypes", "device", "outputs"}
+BASE = {"errors", "schema", "parsing", "_version", "dtypes", "device", "outputs"}
 # layer -> the layers it may import (itself included)
 ALLOWED = {
     "root": {"root", "base"},

@@ -140,3 +140,101 @@ def test_image_data_problems_listed(tmp_path, repo_root):
     with pytest.raises(DataError) as err:
         read_images(path, schema)
     assert "'11'" in err.value.message and "'digit'" in err.value.message
+
+
+# hostile schema documents (causes 10, 18, 21): refused with a SchemaError naming the file
+HOSTILE_JSON = {
+    "nan-min": ('{"columns": [{"name": "a", "type": "continuous", "min": NaN}]}', "NaN"),
+    "infinity-max": (
+        '{"columns": [{"name": "a", "type": "integer", "max": Infinity}]}',
+        "Infinity",
+    ),
+    "duplicate-key": ('{"name": "x", "columns": [], "name": "y"}', "the key 'name' is given twice"),
+    "deep": ('{"columns": ' + "[" * 100_000 + "]" * 100_000 + "}", "levels deep"),
+    "deep-within-limit": ('{"columns": ' + "[" * 200 + "]" * 200 + "}", "levels deep"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_JSON))
+def test_hostile_json_schema(tmp_path, case):
+    text, named = HOSTILE_JSON[case]
+    path = tmp_path / "s.json"
+    path.write_text(text)
+    with pytest.raises(SchemaError) as err:
+        load_schema(path)
+    assert named in err.value.message and "s.json" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("doc", "named"),
+    [
+        ({"columns": [{**COL, "min": float("nan")}]}, "('age').min: Input should be a finite"),
+        ({"columns": [{**COL, "max": float("inf")}]}, "('age').max: Input should be a finite"),
+        (
+            {
+                "columns": [COL],
+                "constraints": [{"type": "range", "column": "age", "min": float("nan")}],
+            },
+            "constraints[0].min",
+        ),
+        (
+            {"columns": [{"name": "c", "type": "categorical", "values": ["a", float("nan")]}]},
+            "values[1]",
+        ),
+        ({"columns": [{**COL, "true_false": ["yes", "no"]}]}, "only allowed on boolean"),
+        (
+            {"columns": [{"name": "b", "type": "boolean", "true_false": ["Y", "y"]}]},
+            "two different",
+        ),
+        ({"columns": [{"name": "b", "type": "boolean", "true_false": ["yes"]}]}, "two different"),
+        (
+            {
+                "missing_values": ["N"],
+                "columns": [{"name": "b", "type": "boolean", "true_false": ["Y", "N"]}],
+            },
+            "'N' is also a missing value",
+        ),
+    ],
+    ids=[
+        "nan-min",
+        "inf-max",
+        "nan-range",
+        "nan-category",
+        "tokens-on-int",
+        "same-tokens",
+        "one-token",
+        "token-is-missing",
+    ],
+)
+def test_non_finite_bounds_and_bad_tokens_refused(doc, named):
+    with pytest.raises(SchemaError) as err:
+        parse_schema(doc, "s.yaml")
+    assert named in err.value.message
+
+
+def test_boolean_tokens_optional_and_dumped():
+    """Old schemas (no true_false) still load; infer's tokens survive a dump and a load."""
+    plain = parse_schema({"columns": [{"name": "b", "type": "boolean"}]})
+    assert plain.column("b").true_false is None
+    doc = {"columns": [{"name": "b", "type": "boolean", "true_false": ["yes", "no"]}]}
+    import yaml
+
+    text = dump_schema(parse_schema(doc))
+    assert "true_false:\n  - 'yes'\n  - 'no'" in text
+    assert parse_schema(yaml.safe_load(text)).column("b").true_false == ["yes", "no"]
+
+
+def test_oversized_schema_refused_before_reading(tmp_path):
+    path = tmp_path / "big.yaml"
+    with open(path, "wb") as fh:  # sparse: 1 GiB on paper, nothing to read
+        fh.truncate(2**30)
+    with pytest.raises(SchemaError, match=r"big.yaml is 1024.0 MiB; .* up to 8 MiB"):
+        load_schema(path)
+
+
+def test_many_problems_capped(tmp_path):
+    doc = {"columns": [{"name": f"c{i}", "type": "nope"} for i in range(200)]}
+    with pytest.raises(SchemaError) as err:
+        parse_schema(doc, "s.yaml")
+    assert "and 180 more problem(s)" in err.value.message
+    assert len(err.value.message) < 5000

@@ -3,9 +3,12 @@ and no file written."""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -53,8 +56,47 @@ def _check(result, created, exit_code: int, *needles: str) -> None:
     assert not created, f"files written: {created}"
 
 
+def _parquet(**columns) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.table(columns), buf)
+    return buf.getvalue()
+
+
+DEEP = 100_000  # levels of nesting: far past Python's recursion limit
+
 # name -> (file name, content, words the message must contain)
 BAD_DATA = {
+    # nested values (cause 12) and deep nesting (cause 10): refused at read, column named
+    "jsonl-object": (
+        "obj.jsonl",
+        '{"age": 25, "job": "clerk", "income": "x"}\n{"age": 26, "job": {"a": 1}, "income": "y"}\n',
+        ["obj.jsonl", "line 2, column 'job' holds an object", "flat tables"],
+    ),
+    "jsonl-array": (
+        "arr.jsonl",
+        '{"age": [1, 2], "job": "clerk", "income": "x"}\n',
+        ["arr.jsonl", "line 1, column 'age' holds an array"],
+    ),
+    "jsonl-deep": (
+        "deep.jsonl",
+        '{"age": ' + "[" * DEEP + "]" * DEEP + "}\n",
+        ["deep.jsonl", "line 1 nests JSON too deeply"],
+    ),
+    "jsonl-duplicate-key": (
+        "dup.jsonl",
+        '{"age": 25, "job": "clerk", "age": 26, "income": "x"}\n',
+        ["dup.jsonl", "line 1 gives the key 'age' twice"],
+    ),
+    "parquet-list": (
+        "list.parquet",
+        _parquet(age=[25, 40], job=[["a"], ["b", "c"]], income=["x", "y"]),
+        ["list.parquet", "'job' (list<", "nested values"],
+    ),
+    "parquet-struct": (
+        "struct.parquet",
+        _parquet(age=[{"y": 25}, {"y": 40}], job=["a", "b"], income=["x", "y"]),
+        ["struct.parquet", "'age' (struct<", "nested values"],
+    ),
     "missing-path": ("nope.csv", None, ["nope.csv", "does not exist"]),
     "directory": ("folder.csv", "<dir>", ["folder.csv", "is a directory"]),
     "zero-bytes": ("empty.csv", "", ["empty.csv", "empty (0 bytes)"]),
@@ -102,6 +144,29 @@ BAD_SCHEMAS = {
 }
 
 
+BAD_SCHEMAS.update(
+    {
+        # cause 18: NaN bounds would switch range checks off; a key given twice
+        "nan-min": (GOOD_SCHEMA.replace("min: 17", "min: .nan"), ["('age').min", "finite"]),
+        "inf-max": (GOOD_SCHEMA.replace("max: 90", "max: .inf"), ["('age').max", "finite"]),
+        "duplicate-key": (
+            GOOD_SCHEMA.replace("target: income\n", "target: income\ntarget: job\n"),
+            ["line 4", "found the key 'target' twice"],
+        ),
+        "duplicate-column-key": (
+            GOOD_SCHEMA.replace("type: integer,", "type: integer, type: continuous,"),
+            ["found the key 'type' twice"],
+        ),
+        # cause 10: nesting deeper than any schema needs, within and beyond Python's limit
+        "deep-flow": ("columns: " + "[" * DEEP + "]" * DEEP + "\n", ["levels deep"]),
+        "deep-blocks": (
+            "columns:\n" + "".join("  " * i + "- \n" for i in range(300)),
+            ["levels deep"],
+        ),
+    }
+)
+
+
 @pytest.mark.parametrize("case", list(BAD_SCHEMAS))
 def test_bad_schema(tmp_path, case):
     content, needles = BAD_SCHEMAS[case]
@@ -124,6 +189,15 @@ MISMATCHES = {
     "out-of-range": (
         "age,job,income\n25,clerk,<=50K\n130,sales,>50K\n",
         ["column 'age'", "out of range [17, 90]: '130' (row 2)"],
+    ),
+    # cause 1: beyond int64, refused with the value and row (not cast to -2**63)
+    "beyond-int64": (
+        "age,job,income\n25,clerk,<=50K\n18446744073709551621,sales,>50K\n",
+        ["column 'age'", "beyond the 64-bit integer range: '18446744073709551621' (row 2)"],
+    ),
+    "float-integral-beyond-int64": (
+        "age,job,income\n1e300,clerk,<=50K\n",
+        ["column 'age'", "beyond the 64-bit integer range: '1e300' (row 1)"],
     ),
     "unknown-category": (
         "age,job,income\n25,pilot,<=50K\n",
@@ -323,3 +397,66 @@ def test_output_folder_that_cannot_be_created(tmp_path, monkeypatch):
     _write(tmp_path / "afile", "x")
     result, created = _run(tmp_path, ["demo", "--data-only", "-o", "afile/examples"])
     _check(result, created, 1, "afile/examples", "cannot be created")
+
+
+def test_schema_file_size_limit(tmp_path):
+    """Cause 21: a huge schema file is refused from its size, before it is read."""
+    schema = _write(tmp_path / "huge.yaml", GOOD_SCHEMA + "#" * (9 * 2**20) + "\n")
+    data = _write(tmp_path / "good.csv", GOOD_CSV)
+    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(data)])
+    _check(result, created, 1, "huge.yaml", "is 9.0 MiB", "up to 8 MiB")
+
+
+# cause 17: what schema infer writes, validate must accept: infer refuses such values itself
+INFER_REFUSES = {
+    "inf": ("a,b\n1,2.5\n2,inf\n", ["column 'b'", "infinite value: 'inf' (row 2)"]),
+    "-infinity": ("a,b\n1,-Infinity\n2,3\n", ["column 'b'", "'-Infinity' (row 1)"]),
+    "overflow": ("a,b\n1,1e400\n2,3\n", ["column 'b'", "'1e400' (row 1)"]),
+    "date-1500": (
+        "a,d\n1,2020-01-01\n2,1500-06-30\n",
+        ["column 'd'", "years 1677-2262", "'1500-06-30' (row 2)"],
+    ),
+    "date-2999": ("a,d\n1,2999-01-01 10:00:00\n", ["column 'd'", "'2999-01-01 10:00:00'"]),
+}
+
+
+@pytest.mark.parametrize("case", list(INFER_REFUSES))
+def test_infer_refuses_what_validate_would(tmp_path, case):
+    content, needles = INFER_REFUSES[case]
+    data = _write(tmp_path / "odd.csv", content)
+    args = ["schema", "infer", str(data), "-o", str(tmp_path / "odd.yaml")]
+    result, created = _run(tmp_path, args)
+    _check(result, created, 1, "odd.csv", *needles)
+
+
+def test_integers_beyond_int64(tmp_path):
+    """Cause 1: infer types them continuous (so validate and fit read them as numbers); a
+    schema that says integer refuses them in validate and fit, naming column and row."""
+    data = _write(tmp_path / "big.csv", "k,big\n1,9223372036854775808\n2,18446744073709551621\n")
+    out = tmp_path / "big.yaml"
+    result = CliRunner().invoke(app, ["schema", "infer", str(data), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "type: continuous" in out.read_text()
+    result = CliRunner().invoke(app, ["schema", "validate", str(out), "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    ints = "columns:\n  - {name: k, type: integer}\n  - {name: big, type: integer}\n"
+    schema = _write(tmp_path / "int.yaml", ints)
+    needles = ["big.csv", "column 'big'", "'9223372036854775808' (row 1)", "(row 2)"]
+    for args in (
+        ["schema", "validate", str(schema), "--data", str(data)],
+        ["fit", str(data), "--schema", str(schema), "-o", str(tmp_path / "m.synth")],
+    ):
+        result, created = _run(tmp_path, args)
+        _check(result, created, 1, *needles)
+    # int64's own limits are read exactly
+    edge = _write(tmp_path / "edge.csv", "k,big\n1,9223372036854775807\n2,-9223372036854775808\n")
+    result = CliRunner().invoke(app, ["schema", "validate", str(schema), "--data", str(edge)])
+    assert result.exit_code == 0, result.output
+
+
+def test_condition_column_given_twice(tmp_path):
+    """Cause 19: ``-c`` naming a column twice is a usage error, not "the last one wins"."""
+    model = _write(tmp_path / "m.synth", b"not read: the options are checked first")
+    args = ["generate", str(model), "-n", "5", "-o", str(tmp_path / "out.csv")]
+    result, created = _run(tmp_path, [*args, "-c", "job=clerk", "-c", " job =sales"])
+    _check(result, created, 2, "names column 'job' twice", "job=clerk", "give each column once")

@@ -207,6 +207,17 @@ def test_bad_specs_are_refused_before_anything_runs(job):
     spec = job / "threads.yaml"
     spec.write_text(yaml.safe_dump({"threads": 0, "steps": [FIT]}))
     assert _run(spec).exit_code == 2 and "'threads' must be a positive integer" in _text(_run(spec))
+    # hostile spec files: a key given twice, nesting past Python's limit
+    good = yaml.safe_dump({"steps": [FIT]})
+    for text, words in (
+        (good + "steps: []\n", "found the key 'steps' twice"),
+        ("steps: " + "[" * 100_000 + "]" * 100_000 + "\n", "levels deep"),
+    ):
+        spec.write_text(text)
+        res = _run(spec)
+        assert res.exit_code == 2, res.output
+        assert words in _text(res) and "Traceback" not in res.output
+        assert not (job / "out").exists()
 
 
 def test_repository_job_specs_load_with_paths_beside_the_spec():

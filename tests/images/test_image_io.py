@@ -334,6 +334,19 @@ def test_bad_npz_refused(tmp_path, digits):
     with pytest.raises(DataError, match="junk.npz is not a readable .npz"):
         read_images(junk, small)
 
+    # cause 16: a table or a text file is not called "pickled arrays"
+    for name, content, words in (
+        ("table.csv", b"a,b\n1,2\n", "it is a CSV table, not an image archive"),
+        ("notes.npz", b"hello", "not a zip of .npy arrays"),
+        ("obj.npz", b"\x80\x04K\x01.", "a Python pickle"),
+    ):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(DataError) as err:
+            read_images(path, small)
+        assert name in err.value.message and words in err.value.message
+        assert "pickled (object) arrays" not in err.value.message
+
     with pytest.raises(DataError, match="missing.npz does not exist"):
         read_images(tmp_path / "missing.npz", small, source_label="Synthetic data")
 

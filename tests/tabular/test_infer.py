@@ -168,3 +168,52 @@ def test_personal_data_flagged():
     schema = infer_schema(frame)
     assert schema.column("contact").pii and schema.column("firstName").pii
     assert not schema.column("team").pii
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["yes", "no", "yes"], ["yes", "no"]),
+        (["Y", "N", None], ["Y", "N"]),
+        (["TRUE", "FALSE"], ["TRUE", "FALSE"]),
+        (["t", "f"], ["t", "f"]),
+        (["Yes", "Yes"], ["Yes", "No"]),  # one value seen: its pair in the same case
+        (["N", "N"], ["Y", "N"]),
+        (["false"], ["true", "false"]),
+    ],
+)
+def test_boolean_spelling_recorded(values, expected):
+    """Cause 1b: a boolean column records how it spells true and false (true_false)."""
+    schema = infer_schema(pd.DataFrame({"b": pd.array(values, dtype=object)}))
+    assert schema.column("b").type == "boolean"
+    assert schema.column("b").true_false == expected
+
+
+@pytest.mark.parametrize(
+    "values", [["yes", "Yes", "no"], ["true", "false", "yes"], ["yes", "false"], ["T", "t", "F"]]
+)
+def test_several_spellings_stay_categorical(values):
+    """Two spellings of one value cannot be written back from a boolean: keep them as text."""
+    spec = infer_schema(pd.DataFrame({"b": values})).column("b")
+    assert spec.type == "categorical" and sorted(spec.categories) == sorted(set(values))
+
+
+def test_json_booleans_need_no_tokens(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"b": true}\n{"b": false}\n{"b": null}\n')
+    spec = infer_schema(path).column("b")
+    assert spec.type == "boolean" and spec.nullable and spec.true_false is None
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        (["1", "9223372036854775807", "-9223372036854775808"], "integer"),
+        (["1", "9223372036854775808"], "continuous"),
+        (["1", "-99999999999999999999999"], "continuous"),
+        (["1", "000000000000000000000000000001"], "integer"),
+    ],
+)
+def test_integers_beyond_int64_are_continuous(column, expected):
+    """Cause 1: what int64 cannot hold is typed continuous, so nothing is corrupted."""
+    assert infer_schema(pd.DataFrame({"v": column})).column("v").type == expected

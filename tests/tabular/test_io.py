@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -293,3 +294,159 @@ def test_non_utf8_names_line(tmp_path):
 def test_unknown_extension():
     with pytest.raises(DataError, match="extension '.xlsx'"):
         table_format("data.xlsx")
+
+
+def test_uint64_parquet_is_read_not_called_corrupt(tmp_path):
+    """Cause 16 (and 1): uint64 columns read; values beyond int64 refused by an integer
+    schema with the value and row named, read exactly below it."""
+    path = tmp_path / "u.parquet"
+    big = 2**64 - 1
+    pq.write_table(pa.table({"u": pa.array([1, big, 7], pa.uint64())}), path)
+    assert read_raw(path)["u"].tolist() == [1, big, 7]
+    ints = TableSchema(columns=[{"name": "u", "type": "integer"}])
+    with pytest.raises(DataError) as err:
+        read_table(path, ints)
+    assert f"column 'u': 1 value(s) are beyond the 64-bit integer range: '{big}' (row 2)" in (
+        err.value.message
+    )
+    floats = TableSchema(columns=[{"name": "u", "type": "continuous"}])
+    assert read_table(path, floats)["u"].iloc[1] == float(big)
+    pq.write_table(pa.table({"u": pa.array([1, 2**63 - 1], pa.uint64())}), path)
+    assert read_table(path, ints)["u"].tolist() == [1, 2**63 - 1]
+
+
+def test_native_dates_outside_datetime64ns(tmp_path):
+    """Cause 17: a Parquet timestamp of year 1500 is named, not a traceback."""
+    import datetime as dt
+
+    path = tmp_path / "old.parquet"
+    stamps = [dt.datetime(2000, 1, 1), dt.datetime(1500, 1, 1)]
+    pq.write_table(pa.table({"d": pa.array(stamps, pa.timestamp("us"))}), path)
+    schema = TableSchema(columns=[{"name": "d", "type": "datetime"}])
+    with pytest.raises(DataError, match=r"column 'd'.*years 1677-2262.*1500-01-01.*\(row 2\)"):
+        read_table(path, schema)
+
+
+def test_declared_boolean_tokens_read_and_written(tmp_path):
+    schema = TableSchema(
+        columns=[{"name": "b", "type": "boolean", "nullable": True, "true_false": ["Si", "No"]}]
+    )
+    out = validate_frame(pd.DataFrame({"b": ["Si", "no", "", "true", "NO"]}), schema)
+    assert out["b"].tolist() == [True, False, pd.NA, True, False]
+    with pytest.raises(DataError, match=r"not boolean \(Si/No/true/false"):
+        validate_frame(pd.DataFrame({"b": ["maybe"]}), schema)
+    write_table(out, tmp_path / "b.csv", schema)
+    # a lone empty field is written "" (a blank line would be no row at all)
+    assert (tmp_path / "b.csv").read_text() == 'b\nSi\nNo\n""\nSi\nNo\n'
+    assert read_table(tmp_path / "b.csv", schema)["b"].tolist() == out["b"].tolist()
+
+
+# -- spellings round trip (cause 1b) ------------------------------------------------------
+
+SPELLED = {
+    "flag": ["yes", "no"],
+    "yn": ["Y", "N"],
+    "tf": ["True", "False"],
+    "lower": ["false", "true"],
+    "job": ["clerk", "sales, east", 'say "hi"', "007"],
+    "n": [3, 41],
+    "x": [0.5, 2.25],
+}
+
+
+def _spelled_rows(k: int = 48) -> list[dict]:
+    rows = []
+    for i in range(k):
+        row = {c: v[(i + j) % len(v)] for j, (c, v) in enumerate(SPELLED.items())}
+        row["n"] = 3 + (i * 7) % 40
+        row["x"] = 0.25 * (i % 9) + 0.5
+        row["day"] = f"2021-03-{1 + i % 28:02d}"
+        rows.append(row)
+    return rows
+
+
+def _write_input(path, rows: list[dict]) -> None:
+    import csv
+    import datetime as dt
+    import json
+
+    if path.suffix == ".csv":
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    elif path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        cols = {c: [r[c] for r in rows] for c in rows[0]}
+        cols["day"] = [dt.datetime.fromisoformat(d) for d in cols["day"]]
+        pq.write_table(pa.table(cols), path)
+
+
+def _vocabulary(path) -> dict[str, set[str]]:
+    """The distinct values of each column as the file spells them."""
+    import csv
+    import json
+
+    if path.suffix == ".csv":
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        return {c: {r[c] for r in rows} for c in rows[0]}
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        return {c: {json.dumps(r[c]) for r in rows} for c in rows[0]}
+    table = pq.read_table(path)
+    return {c: {str(v) for v in table.column(c).to_pylist()} for c in table.column_names}
+
+
+@pytest.fixture(scope="module")
+def spelled_model(tmp_path_factory):
+    """A tiny model fitted to the spelled table (read from CSV)."""
+    from synthgen.tabular.infer import infer_schema
+    from synthgen.tabular.synthesizer import TabularSynthesizer
+
+    path = tmp_path_factory.mktemp("spelled") / "in.csv"
+    _write_input(path, _spelled_rows())
+    schema = infer_schema(path)
+    synth = TabularSynthesizer("vae", epochs=1, batch_size=48, seed=0, progress=False)
+    return synth.fit(read_table(path, schema), schema)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_spellings_round_trip(tmp_path, suffix, spelled_model):
+    """read -> write gives back the input's vocabulary per column; rows generated by a model
+    fitted to it use only the input's spellings in its boolean and categorical columns."""
+    from synthgen.tabular.infer import infer_schema
+
+    source = tmp_path / f"in{suffix}"
+    _write_input(source, _spelled_rows())
+    schema = infer_schema(source)
+    types = {c.name: c.type for c in schema.columns}
+    assert [types[c] for c in ("flag", "yn", "tf", "lower")] == ["boolean"] * 4
+    assert schema.column("yn").true_false == ["Y", "N"]
+    want = _vocabulary(source)
+    again = tmp_path / f"again{suffix}"
+    write_table(read_table(source, schema), again, schema)
+    got = _vocabulary(again)
+    # a float's text may differ (1.0 -> 1), its value not; every other column is as spelled
+    assert {float(v) for v in got.pop("x")} == {float(v) for v in want["x"]}
+    assert got == {c: v for c, v in want.items() if c != "x"}
+    if suffix == ".csv":  # quoted only where a CSV writer must quote
+        lines = again.read_text().splitlines()
+        assert lines[:3] == source.read_text().splitlines()[:3]
+        assert '"sales, east"' in again.read_text() and '"say ""hi"""' in again.read_text()
+    synthetic = tmp_path / f"synthetic{suffix}"
+    rows = spelled_model.sample(200, seed=1)
+    write_table(rows, synthetic, schema)
+    got = _vocabulary(synthetic)
+    for col in ("flag", "yn", "tf", "lower", "job"):
+        assert got[col] <= want[col], (col, got[col] - want[col])
+
+
+def test_quoted_header_with_line_break(tmp_path):
+    """Found by the fuzz test: the header was skipped as one line, so the rest of a quoted
+    name holding a line break came back as a data row."""
+    path = tmp_path / "h.csv"
+    path.write_text('"a\nb",c\n1,2\n"x\ny",3\n')
+    frame = read_raw(path)
+    assert list(frame.columns) == ["a\nb", "c"] and frame["c"].tolist() == ["2", "3"]

@@ -43,6 +43,32 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same images -> same npz b
 _COPY_BLOCK = 1 << 20
 
 
+_TABLE_SUFFIXES = {".csv", ".parquet", ".pq", ".jsonl", ".ndjson"}
+
+
+def npz_reason(path: Path, err: BaseException) -> str:
+    """Why ``np.load`` refused ``path``, in words: numpy calls every file that is neither a
+    zip nor an .npy array "pickled data", which misleads for a CSV given by mistake."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        return exc.strerror or "it cannot be read"
+    if not head.startswith((b"PK", b"\x93NUMPY")):
+        if path.suffix.lower() in _TABLE_SUFFIXES:
+            return (
+                f"it is a {path.suffix.lstrip('.').upper()} table, not an image archive; the "
+                "schema describes images (give a table schema for tables)"
+            )
+        if head.startswith(b"\x80"):
+            return "it is a Python pickle, which synthgen never loads"
+        return "it is not a zip of .npy arrays (as numpy.savez writes)"
+    reason = str(err).split("\n")[0]
+    if "pickle" in reason:
+        reason = "it holds pickled (object) arrays, which synthgen never loads"
+    return reason
+
+
 def npz_keys(schema: ImageSchema) -> tuple[str, str | None]:
     """The (images, labels) keys of npz files for ``schema``."""
     if schema.source.format == "npz":
@@ -92,9 +118,7 @@ def _read_npz(path: Path, schema: ImageSchema, what: str) -> ImageSet:
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        reason = str(err).split("\n")[0]
-        if "pickle" in reason:
-            reason = "it holds pickled (object) arrays, which synthgen never loads"
+        reason = npz_reason(path, err)
         raise DataError(f"{what} {path} is not a readable .npz file: {reason}.") from None
     pixels = _npz_pixels(images, schema, path, what, images_key)
     codes = None if labels is None else _npz_codes(labels, len(pixels), schema, path, what)

@@ -10,6 +10,7 @@ categories (anomaly screening scores them).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,11 @@ import pyarrow.compute as pc
 from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import DataError
 from synthgen.schema import ColumnSpec, TableSchema, category_label
-from synthgen.tabular.io.formats import DTYPES, value_label
+from synthgen.tabular.io.formats import DTYPES, WHITESPACE, value_label
 
 _MAX_PROBLEMS = 40
-_TRUE = ("true", "yes", "1", "t")
-_FALSE = ("false", "no", "0", "f")
+_TRUE = ("true", "yes", "1", "t", "y")
+_FALSE = ("false", "no", "0", "f", "n")
 _NAN_WORDS = ("nan", "+nan", "-nan")
 
 
@@ -119,12 +120,13 @@ def _as_strings(col: pd.Series) -> pd.Series:
             arr = pa.array(col, type=pa.string(), from_pandas=True)
             return pd.Series(pc.ascii_trim_whitespace(arr).to_pandas(), index=col.index)
         except (pa.ArrowException, TypeError, ValueError):
-            return col.str.strip()
+            return col.str.strip(WHITESPACE)
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(object)
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     labels = np.array(
-        [u.strip() if isinstance(u, str) else value_label(u) for u in uniques], dtype=object
+        [u.strip(WHITESPACE) if isinstance(u, str) else value_label(u) for u in uniques],
+        dtype=object,
     )
     if len(labels) == 0:
         return pd.Series(
@@ -155,7 +157,7 @@ def _convert(
         vals = np.asarray(vals, dtype="float64")
         missing = np.isnan(vals)
         strings = col
-        if kind == "integer" and pd.api.types.is_integer_dtype(dtype):
+        if kind == "integer" and pd.api.types.is_signed_integer_dtype(dtype):
             exact = col.to_numpy(dtype="int64", na_value=0)
         wrong = np.zeros(len(col), dtype=bool)
         nonfinite = np.isinf(vals)
@@ -167,8 +169,12 @@ def _convert(
         values = col
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        values = values.astype("datetime64[ns]")
         missing = values.isna().to_numpy()
+        outside = _outside_ns(values)
+        if outside.any():
+            problems.append(_examples(col, outside, row_offset, _DT_RANGE))
+            return pd.Series(dtype="datetime64[ns]"), problems
+        values = values.astype("datetime64[ns]")
         return _finish(values, spec, missing, problems, col, row_offset)
     else:
         strings = _as_strings(col)
@@ -189,12 +195,16 @@ def _convert(
             return _finish(values, spec, missing, problems, strings, row_offset)
         if kind == "boolean":
             low = strings.str.lower()
-            is_true = low.isin(_TRUE).to_numpy()
-            is_false = low.isin(_FALSE).to_numpy()
+            t, f = (x.strip().lower() for x in spec.true_false or ("true", "false"))
+            is_true = ((low == t) | (low.isin(_TRUE) & (low != f))).to_numpy(bool, na_value=False)
+            is_false = ((low == f) | (low.isin(_FALSE) & (low != t))).to_numpy(bool, na_value=False)
             wrong = ~missing & ~is_true & ~is_false
             if wrong.any():
+                words = "/".join(spec.true_false) + "/" if spec.true_false else ""
                 problems.append(
-                    _examples(strings, wrong, row_offset, "not boolean (true/false/yes/no/1/0)")
+                    _examples(
+                        strings, wrong, row_offset, f"not boolean ({words}true/false/yes/no/1/0)"
+                    )
                 )
             arr = pd.array(np.where(is_true, True, False), dtype="boolean")
             arr[~(is_true | is_false)] = pd.NA
@@ -229,6 +239,13 @@ def _convert(
         if frac.any():
             problems.append(_examples(strings, frac, row_offset, "are not integers"))
             finite &= ~frac
+        exact, beyond = _integers(strings, vals, finite, exact)
+        if beyond.any():
+            problems.append(
+                _examples(strings, beyond, row_offset, "are beyond the 64-bit integer range")
+                + "; type the column as continuous"
+            )
+            finite &= ~beyond
     if strict:
         with np.errstate(invalid="ignore"):
             low = finite & (vals < spec.min) if spec.min is not None else None
@@ -243,11 +260,66 @@ def _convert(
     if problems:
         return pd.Series(dtype="float64"), problems
     if kind == "integer":
-        arr = exact if exact is not None else np.where(finite, vals, 0).round().astype("int64")
-        values = pd.Series(pd.arrays.IntegerArray(arr, ~finite))
+        values = pd.Series(pd.arrays.IntegerArray(np.where(finite, exact, 0), ~finite))
     else:
         values = pd.Series(np.where(finite, vals, np.nan))
     return _finish(values, spec, missing, problems, strings, row_offset)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+_DT_RANGE = "are dates outside the supported range (years 1677-2262)"
+
+
+def _integers(
+    source: pd.Series, vals: np.ndarray, finite: np.ndarray, exact: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact int64 values of an integer column, and where values do not fit int64. Values
+    beyond 2**53 (where float64 is no longer exact) are read again from ``source``."""
+    beyond = np.zeros(len(vals), dtype=bool)
+    if exact is not None:
+        return exact, beyond
+    with np.errstate(invalid="ignore"):
+        big = finite & (np.abs(vals) >= 2.0**53)
+    arr = np.where(finite & ~big, vals, 0).astype("int64")
+    for i in np.flatnonzero(big):
+        value = _exact_int(source.iloc[i])
+        if value is None or not _INT64[0] <= value <= _INT64[1]:
+            beyond[i] = True
+        else:
+            arr[i] = value
+    return arr, beyond
+
+
+def _exact_int(value: Any) -> int | None:
+    """The exact integer a value spells ("12345678901234567890", "1e300", 2.0**60), or None."""
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                number = Decimal(value)
+            except InvalidOperation:
+                return None
+            if not number.is_finite() or number != number.to_integral_value():
+                return None
+            if number.adjusted() > 40:  # far beyond int64: no need to build the integer
+                return 2**64
+            return int(number)
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _outside_ns(values: pd.Series) -> np.ndarray:
+    """Where datetimes lie outside what datetime64[ns] holds (years 1677-2262)."""
+    valid = values.notna()
+    if not valid.any():
+        return np.zeros(len(values), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        low = values < pd.Timestamp.min
+        high = values > pd.Timestamp.max
+    return ((low | high) & valid).to_numpy(dtype=bool)
 
 
 def _fast_float(strings: pd.Series, missing: np.ndarray) -> np.ndarray | None:
@@ -303,10 +375,14 @@ def _parse_datetime(
             _examples(strings, bad, row_offset, f"cannot be parsed as dates in {shown}")
         )
         return pd.Series(dtype="datetime64[ns]"), problems
+    outside = _outside_ns(parsed)
+    if outside.any():
+        problems.append(_examples(strings, outside, row_offset, _DT_RANGE))
+        return pd.Series(dtype="datetime64[ns]"), problems
     try:
         parsed = parsed.astype("datetime64[ns]")
     except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-        problems.append("dates outside the supported range (years 1677-2262)")
+        problems.append(_DT_RANGE.replace("are ", "some values are ", 1))
         return pd.Series(dtype="datetime64[ns]"), problems
     return _finish(parsed, spec, missing, problems, strings, row_offset)
 

@@ -41,6 +41,9 @@ FORMATS: dict[str, str] = {
 }
 _FORMAT_NAMES = ("csv", "parquet", "jsonl")
 DEFAULT_CHUNKSIZE = 100_000
+#: The whitespace stripped around values: ASCII only, as Arrow's trim (Python's str.strip()
+#: also strips \x1c-\x1f and Unicode spaces, so infer and read would disagree).
+WHITESPACE = " \t\n\r\x0b\x0c"
 DTYPES = {
     "integer": "Int64",
     "continuous": "float64",
@@ -86,7 +89,11 @@ def frame_dtypes(schema: TableSchema) -> dict[str, str]:
 def arrow_schema(schema: TableSchema) -> pa.Schema:
     """The Arrow schema that tables of ``schema`` are written with (stable across chunks)."""
     return pa.schema(
-        [pa.field(c.name, _ARROW_TYPES[c.type], nullable=True) for c in schema.columns]
+        [
+            # a boolean column read as yes/no (true_false) is written back as that text
+            pa.field(c.name, pa.string() if c.true_false else _ARROW_TYPES[c.type], nullable=True)
+            for c in schema.columns
+        ]
     )
 
 
@@ -107,6 +114,8 @@ def check_file(path: str | Path) -> tuple[Path, str]:
 
 
 def nullable_mapper(dtype: pa.DataType) -> Any:
+    if pa.types.is_uint64(dtype):  # values up to 2**64 - 1 do not fit Int64
+        return pd.UInt64Dtype()
     if pa.types.is_integer(dtype):
         return pd.Int64Dtype()
     if pa.types.is_boolean(dtype):

@@ -121,7 +121,11 @@ def _ragged_message(path: Path, width: int) -> str:
 def _iter_csv(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
     names = _csv_header(path)
     read_opts = pa_csv.ReadOptions(
-        column_names=names, skip_rows=1, block_size=1 << 24, use_threads=True
+        # skip the header as a CSV row (a quoted name may hold a line break), not as a line
+        column_names=names,
+        skip_rows_after_names=1,
+        block_size=1 << 24,
+        use_threads=True,
     )
     parse_opts = pa_csv.ParseOptions(newlines_in_values=True)
     conv_opts = pa_csv.ConvertOptions(
@@ -182,18 +186,68 @@ def _arrow_to_frame(table: pa.Table, *, strip: bool = False) -> pd.DataFrame:
 def _iter_parquet(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
     try:
         pfile = pq.ParquetFile(path)
+        arrow = pfile.schema_arrow
     except (pa.ArrowException, OSError):
         raise DataError(
             f"Data file {path} is not a valid Parquet file (corrupt or truncated)."
         ) from None
-    try:
-        for batch in pfile.iter_batches(batch_size=chunksize):
-            if batch.num_rows:
-                yield _arrow_to_frame(pa.Table.from_batches([batch]))
-    except (pa.ArrowException, OSError):
+    nested = [f for f in arrow if pa.types.is_nested(f.type)]
+    if nested:
+        shown = ", ".join(f"'{f.name}' ({f.type})" for f in nested[:5])
         raise DataError(
-            f"Data file {path} is a corrupt Parquet file (a page cannot be read)."
-        ) from None
+            f"Data file {path}: column(s) {shown} hold nested values (lists, structs or maps); "
+            f"{_FLAT}"
+        )
+    batches = pfile.iter_batches(batch_size=chunksize)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError):
+            raise DataError(
+                f"Data file {path} is a corrupt Parquet file (a page cannot be read)."
+            ) from None
+        if batch is None:
+            return
+        if not batch.num_rows:
+            continue
+        try:
+            frame = _arrow_to_frame(pa.Table.from_batches([batch]))
+        except (pa.ArrowException, OverflowError, ValueError, TypeError) as err:
+            raise DataError(
+                f"Data file {path}: a column's values cannot be read "
+                f"({str(err).splitlines()[0][:200]})."
+            ) from None
+        yield frame
+
+
+_FLAT = (
+    "synthgen reads flat tables, one scalar (text, number, boolean, date or null) per cell: "
+    "flatten those columns or drop them."
+)
+
+
+class _Nested(Exception):
+    def __init__(self, key: str, value: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.kind = "an object" if isinstance(value, dict) else "an array"
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _record(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object of a JSONL line: called for inner objects first, so a nested value shows
+    up here as a dict or list under the outer object's key."""
+    out: dict = {}
+    for key, value in pairs:
+        if isinstance(value, (dict, list)):
+            raise _Nested(key, value)
+        if key in out:
+            raise _Duplicate(key)
+        out[key] = value
+    return out
 
 
 def _iter_jsonl(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -211,7 +265,20 @@ def _iter_jsonl(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
                 continue
             seen_line = True
             try:
-                rec = json.loads(line)
+                rec = json.loads(line, object_pairs_hook=_record)
+            except _Nested as err:
+                raise DataError(
+                    f"Data file {path}: line {lineno}, column '{err.key}' holds {err.kind}; {_FLAT}"
+                ) from None
+            except _Duplicate as err:
+                raise DataError(
+                    f"Data file {path}: line {lineno} gives the key '{err}' twice; each column "
+                    "once per line."
+                ) from None
+            except RecursionError:
+                raise DataError(
+                    f"Data file {path}: line {lineno} nests JSON too deeply; {_FLAT}"
+                ) from None
             except ValueError:
                 raise DataError(
                     f"Data file {path}: line {lineno} is not valid JSON; JSONL needs one "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from synthgen.schema import TableSchema
@@ -80,14 +79,8 @@ class ChunkEncoder(TableWriter):
                 self._writer = pq.ParquetWriter(self._native, table.schema, compression="snappy")
             self._writer.write_table(table)
         elif self.format == "csv":
-            table = self._csv_ready(table)
-            if self._writer is None:
-                self._writer = pa_csv.CSVWriter(
-                    self._native,
-                    table.schema,
-                    write_options=pa_csv.WriteOptions(include_header=True),
-                )
-            self._writer.write_table(table)
+            self._sink.write(self._csv_chunk(table))
+            self._fh = True  # marks "something written" for TableWriter.close()
         else:
             if table.num_rows:
                 self._sink.write(self._jsonl_text(table, frame).encode("utf-8"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -9,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from synthgen.errors import DataError
 from synthgen.outputs import atomic_output
 from synthgen.schema import TableSchema
+from synthgen.tabular.io.csvtext import csv_header, csv_rows
 from synthgen.tabular.io.formats import arrow_schema, nullable_mapper, table_format, value_label
 
 
@@ -44,8 +46,13 @@ class TableWriter:
         self._writer: Any = None
         self._fh: Any = None
         self._formats: dict[str, str] = {}
+        self._tokens: dict[str, tuple[str, str]] = {}
+        self._header_done = False
         if schema is not None:
             self._formats = {c.name: c.format for c in schema.columns if c.format}
+            self._tokens = {
+                c.name: (c.true_false[0], c.true_false[1]) for c in schema.columns if c.true_false
+            }
 
     def __enter__(self) -> TableWriter:
         return self
@@ -67,12 +74,9 @@ class TableWriter:
                 self._writer = pq.ParquetWriter(self.path, table.schema, compression="snappy")
             self._writer.write_table(table)
         elif self.format == "csv":
-            table = self._csv_ready(table)
-            if self._writer is None:
-                self._writer = pa_csv.CSVWriter(
-                    self.path, table.schema, write_options=pa_csv.WriteOptions(include_header=True)
-                )
-            self._writer.write_table(table)
+            if self._fh is None:
+                self._fh = open(self.path, "wb")
+            self._fh.write(self._csv_chunk(table))
         else:
             if self._fh is None:
                 self._fh = open(self.path, "w", encoding="utf-8", newline="\n")
@@ -90,9 +94,8 @@ class TableWriter:
             if self.format == "parquet":
                 self._writer = pq.ParquetWriter(self.path, self._arrow)
             elif self.format == "csv":
-                empty = self._csv_ready(empty)
-                self._writer = pa_csv.CSVWriter(self.path, empty.schema)
-                self._writer.write_table(empty)
+                self._fh = open(self.path, "wb")
+                self._fh.write(self._csv_chunk(empty))
             else:
                 self._fh = open(self.path, "w", encoding="utf-8")
         if self._writer is not None:
@@ -111,7 +114,10 @@ class TableWriter:
         for field in self._arrow:
             if field.name not in frame.columns:
                 raise DataError(f"Cannot write {self.path}: the frame lacks column '{field.name}'.")
-            arrays.append(_column_to_arrow(frame[field.name], field.type, field.name))
+            col = frame[field.name]
+            if field.name in self._tokens:
+                col = _boolean_text(col, self._tokens[field.name])
+            arrays.append(_column_to_arrow(col, field.type, field.name))
         return pa.Table.from_arrays(arrays, schema=self._arrow)
 
     def _first_schema(self, frame: pd.DataFrame) -> pa.Schema:
@@ -147,13 +153,42 @@ class TableWriter:
             cols.append(col)
         return pa.Table.from_arrays(cols, names=table.column_names)
 
+    def _csv_chunk(self, table: pa.Table) -> bytes:
+        """CSV bytes of a chunk (the header before the first), minimally quoted."""
+        table = self._csv_ready(table)
+        head = b"" if self._header_done else csv_header(table.column_names)
+        self._header_done = True
+        return head + csv_rows(table)
+
     def _jsonl_text(self, table: pa.Table, frame: pd.DataFrame) -> str:
         out = table.to_pandas(types_mapper=nullable_mapper)
         for field in table.schema:
             if pa.types.is_timestamp(field.type):
                 out[field.name] = _datetime_text(out[field.name], self._formats.get(field.name))
-        text = out.to_json(orient="records", lines=True, force_ascii=False, double_precision=15)
-        return text if text.endswith("\n") else text + "\n"
+        # json.dumps, not DataFrame.to_json: that rounds floats to 15 digits, so a value at a
+        # column's max could be written above it and fail its own schema
+        names = [str(c) for c in out.columns]
+        columns = [_json_values(out[c]) for c in out.columns]
+        lines = [
+            json.dumps(
+                dict(zip(names, row, strict=True)), ensure_ascii=False, separators=(",", ":")
+            )
+            for row in zip(*columns, strict=True)
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _json_values(col: pd.Series) -> list:
+    """Plain Python values of a column for json.dumps: nulls and non-finite floats as None."""
+    values = col.astype(object).tolist()
+    return [
+        None
+        if v is None or v is pd.NA or (isinstance(v, float) and not math.isfinite(v))
+        else v.item()
+        if isinstance(v, np.generic)
+        else v
+        for v in values
+    ]
 
 
 def _datetime_text(series: pd.Series, fmt: str | None) -> pd.Series:
@@ -167,6 +202,18 @@ def _datetime_text(series: pd.Series, fmt: str | None) -> pd.Series:
         else:
             fmt = "%Y-%m-%d"
     return series.dt.strftime(fmt)
+
+
+def _boolean_text(col: pd.Series, tokens: tuple[str, str]) -> pd.Series:
+    """A boolean column as the tokens it was read with (``yes``/``no``...), nulls kept."""
+    try:
+        flags = col.astype("boolean")
+    except (TypeError, ValueError):
+        return col  # already text
+    missing = flags.isna().to_numpy()
+    text = np.where(flags.fillna(False).to_numpy(dtype=bool), tokens[0], tokens[1]).astype(object)
+    text[missing] = None
+    return pd.Series(text, index=col.index, dtype=object)
 
 
 def _column_to_arrow(col: pd.Series, typ: pa.DataType, name: str) -> pa.Array:
