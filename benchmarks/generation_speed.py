@@ -51,9 +51,9 @@ def _cli(args: list[str], threads: int | None) -> tuple[float, float]:
 
 
 def run_model(kind: str, args, tmp: Path) -> dict:
+    from synthgen.jobs.generate import generate_to_file
     from synthgen.schema import load_table_schema
     from synthgen.tabular.io import read_table
-    from synthgen.jobs.generate import generate_to_file
     from synthgen.tabular.synthesizer import TabularSynthesizer
 
     schema = load_table_schema(args.schema)
