@@ -9,6 +9,16 @@ import typer
 
 from synthgen.cli.options import Overwrite
 
+Silent = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Print nothing on success (the exit code says it).",
+        show_default=False,
+    ),
+]
+
 schema_app = typer.Typer(
     rich_markup_mode=None,
     name="schema",
@@ -64,6 +74,7 @@ def infer_cmd(
         ),
     ] = 100,
     overwrite: Overwrite = False,
+    quiet: Silent = False,
 ) -> None:
     """Infer a schema from DATA: column types, missing-value tokens, ranges, category sets;
     for images (an .npz file or a folder) the size, channels and label values.
@@ -81,7 +92,8 @@ def infer_cmd(
         typer.echo(text, nl=False)
         return
     schema = infer_to_file(data, output, overwrite=overwrite, **options)
-    typer.echo(f"wrote {output}: {describe(schema)}", err=True)
+    if not quiet:
+        typer.echo(f"wrote {output}: {describe(schema)}", err=True)
 
 
 @schema_app.command("validate", short_help="Check a schema, and data against it.")
@@ -106,6 +118,7 @@ def validate_cmd(
             show_default=False,
         ),
     ] = False,
+    quiet: Silent = False,
 ) -> None:
     """Check a schema file, and with --data a table against it; exit 1 listing every problem.
 
@@ -116,9 +129,11 @@ def validate_cmd(
     from synthgen.jobs.schema import check_data, describe, schema_of
 
     if data is None:
-        typer.echo(f"ok {schema_path}: {describe(schema_of(schema_path))}")
-        return
-    typer.echo(check_data(schema_path, data, structure_only=structure_only))
+        summary = f"ok {schema_path}: {describe(schema_of(schema_path))}"
+    else:
+        summary = check_data(schema_path, data, structure_only=structure_only)
+    if not quiet:
+        typer.echo(summary)
 
 
 def register(app: typer.Typer) -> None:

@@ -460,3 +460,15 @@ def test_condition_column_given_twice(tmp_path):
     args = ["generate", str(model), "-n", "5", "-o", str(tmp_path / "out.csv")]
     result, created = _run(tmp_path, [*args, "-c", "job=clerk", "-c", " job =sales"])
     _check(result, created, 2, "names column 'job' twice", "job=clerk", "give each column once")
+
+
+def test_schema_commands_quiet_print_nothing_on_success_and_still_fail_loudly(tmp_path):
+    data = _write(tmp_path / "good.csv", GOOD_CSV)
+    schema = tmp_path / "inferred.yaml"
+    result = CliRunner().invoke(app, ["schema", "infer", str(data), "-o", str(schema), "-q"])
+    assert result.exit_code == 0 and result.output == "" and schema.exists()
+    result = CliRunner().invoke(app, ["schema", "validate", str(schema), "--data", str(data), "-q"])
+    assert result.exit_code == 0 and result.output == ""
+    bad = _write(tmp_path / "bad.csv", "age,job,income\nold,clerk,<=50K\n")
+    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(bad), "-q"])
+    _check(result, created, 1, "bad.csv", "age")
