@@ -127,6 +127,29 @@ def parse_json(text: str, source: str, error: type[SynthgenError], what: str = "
     return data
 
 
+_OPEN = (
+    yaml.FlowSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.BlockMappingStartToken,
+)
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _check_yaml_depth(text: str, loader: type, limit: int = MAX_DEPTH) -> None:
+    """Refuse nesting deeper than ``limit`` from the token stream, before composing: the
+    scanner is iterative, while composing recurses (in C with libyaml, where a deep enough
+    document overflows the stack before Python's recursion limit is reached)."""
+    depth = 0
+    for token in yaml.scan(text, Loader=loader):
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > limit:
+                raise _Deep
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+
+
 def parse_yaml(
     text: str, source: str, error: type[SynthgenError], *, yaml11_booleans: bool = False
 ) -> Any:
@@ -134,6 +157,7 @@ def parse_yaml(
     true/false unless ``yaml11_booleans``."""
     loader = _Yaml11Loader if yaml11_booleans else _YamlLoader
     try:
+        _check_yaml_depth(text, loader)
         data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
         check_depth(data)
     except yaml.YAMLError as err:
