@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -83,6 +84,38 @@ def _unwritable(target: Path, why: str = "") -> OutputError:
     )
 
 
+_held = 0  # how many temp outputs are being created and named right now
+_pending: list[int] = []
+
+
+def hold_signal(signum: int) -> bool:
+    """For signal handlers: True while a temp output is being created and named; the signal is
+    then kept, and the handler is called again when that is done, so a temp file never exists
+    without the code that removes it."""
+    if _held:
+        _pending.append(signum)
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Keep signals whose handlers call :func:`hold_signal` until the block ends; the first one
+    kept is then handled (its handler raises, at the end of this block)."""
+    global _held
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if not _held and _pending:
+            signum = _pending[0]
+            _pending.clear()
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                handler(signum, None)
+
+
 @contextlib.contextmanager
 def atomic_output(
     target: str | Path,
@@ -101,16 +134,20 @@ def atomic_output(
     inputs = list(inputs)
     target = check_output(target, overwrite=overwrite, inputs=inputs, directory=directory)
     parent = target.parent
+    tmp: Path | None = None
     try:
-        if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-        else:
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-            os.close(fd)
-            tmp = Path(name)
-    except OSError as err:  # read-only file system, a folder that changed under us, ...
-        raise _unwritable(target, err.strerror or type(err).__name__) from None
-    try:
+        with signals_deferred():  # a signal is raised when the block ends: inside this try
+            try:
+                if directory:
+                    name = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+                else:
+                    fd, name = tempfile.mkstemp(
+                        prefix=f".{target.name}.", suffix=".tmp", dir=parent
+                    )
+                    os.close(fd)
+                tmp = Path(name)
+            except OSError as err:  # read-only file system, a folder that changed under us...
+                raise _unwritable(target, err.strerror or type(err).__name__) from None
         yield tmp
         _default_permissions(tmp)
         try:
@@ -121,7 +158,8 @@ def atomic_output(
         except PermissionError as err:
             raise _unwritable(target, err.strerror or "permission denied") from None
     except BaseException:
-        _remove(tmp)
+        if tmp is not None:
+            _remove(tmp)
         raise
 
 

@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from synthgen._version import __version__
 from synthgen.cli.words import print_error
 from synthgen.errors import SynthgenError
+from synthgen.outputs import hold_signal
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 # OpenMP threads that wait passively do not spin against other busy processes (a fit on a
@@ -35,6 +36,8 @@ class Terminated(BaseException):
 
 
 def _on_signal(signum: int, frame: object) -> None:
+    if hold_signal(signum):  # a temp output is being named: raised as soon as it is
+        return
     # a second SIGTERM/SIGHUP (an impatient supervisor) must not interrupt the clean-up the
     # first one started; SIGKILL still ends the process at once
     for sig in _SIGNALS:
@@ -126,10 +129,17 @@ def _register() -> None:
 _register()
 
 
+def _on_interrupt(signum: int, frame: object) -> None:
+    if hold_signal(signum):
+        return
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point: SIGTERM/SIGHUP unwind like Ctrl-C."""
     for sig in _SIGNALS:
         signal.signal(sig, _on_signal)
+    signal.signal(signal.SIGINT, _on_interrupt)
     sys.exit(app())
 
 

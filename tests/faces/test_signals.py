@@ -167,3 +167,37 @@ def test_sigterm_and_sighup_leave_no_file(work):
     assert left <= {"fit.synth.ckpt"}, left
     if left:
         assert is_checkpoint(work / "fit.synth.ckpt")
+
+
+@pytest.mark.parametrize("directory", [False, True], ids=["file", "folder"])
+def test_a_signal_while_the_temp_output_is_being_made_leaves_nothing(
+    tmp_path, monkeypatch, directory
+):
+    """The race the process test can hit: the signal lands just after the temp file exists
+    and before the code that removes it is in place. It is held, then raised, then cleaned up."""
+    import tempfile
+
+    from synthgen.cli import main as cli_main
+    from synthgen.outputs import atomic_output
+
+    make = tempfile.mkdtemp if directory else tempfile.mkstemp
+
+    def make_then_signal(*args, **kwargs):
+        made = make(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered here, between creating and naming
+        for _ in range(1000):  # bytecodes for the handler to run at
+            pass
+        return made
+
+    monkeypatch.setattr(tempfile, "mkdtemp" if directory else "mkstemp", make_then_signal)
+    old = signal.signal(signal.SIGTERM, cli_main._on_signal)
+    try:
+        with pytest.raises(cli_main.Terminated):
+            with atomic_output(tmp_path / "out.csv", directory=directory) as tmp:
+                tmp.write_text("never") if not directory else None
+                raise AssertionError("the signal must stop the block before it runs")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        for sig in cli_main._SIGNALS:  # the handler ignores repeats once it has fired
+            signal.signal(sig, signal.SIG_DFL)
+    assert list(tmp_path.iterdir()) == []

@@ -25,7 +25,7 @@ from PIL import Image
 from synthgen.errors import OutputError, UsageError, param
 from synthgen.images.data import ImageSet, label_values
 from synthgen.images.io.read import IMAGE_FORMATS, npz_keys
-from synthgen.outputs import atomic_output, check_output
+from synthgen.outputs import atomic_output, check_output, signals_deferred
 from synthgen.schema import ImageSchema
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same images -> same npz bytes
@@ -223,11 +223,20 @@ class _TempDir:
         self.target = target
 
     def __enter__(self) -> Path:
-        self.path = Path(
-            tempfile.mkdtemp(
-                prefix=f".{self.target.name}.", suffix=".parts", dir=self.target.parent
-            )
-        )
+        # signals are held while the folder is made and named; one that arrived meanwhile is
+        # raised as the hold ends, and the folder is removed here (no __exit__ follows)
+        self.path: Path | None = None
+        try:
+            with signals_deferred():
+                self.path = Path(
+                    tempfile.mkdtemp(
+                        prefix=f".{self.target.name}.", suffix=".parts", dir=self.target.parent
+                    )
+                )
+        except BaseException:
+            if self.path is not None:
+                shutil.rmtree(self.path, ignore_errors=True)
+            raise
         return self.path
 
     def __exit__(self, *exc: object) -> None:
