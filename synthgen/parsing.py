@@ -78,9 +78,12 @@ class _Deep(Exception):
     pass
 
 
-def check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
-    """Raise ``_Deep`` when ``data`` nests lists/dicts deeper than ``limit`` (iterative)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply ``value`` (parsed JSON or YAML) nests lists and dicts, counted without
+    recursion and stopping once past ``limit``, so a hostile document costs at most ``limit``
+    levels (YAML aliases are walked once)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
     seen: set[int] = set()
     while stack:
         item, depth = stack.pop()
@@ -90,12 +93,20 @@ def check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
             children = item
         else:
             continue
-        if depth > limit:
-            raise _Deep
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
         if id(item) in seen:  # a YAML alias: already walked
             continue
         seen.add(id(item))
         stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
+    """Raise ``_Deep`` when ``data`` nests lists/dicts deeper than ``limit``."""
+    if nesting_depth(data, limit) > limit:
+        raise _Deep
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -17,13 +17,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from synthgen.core.jsonable import nesting_depth
 from synthgen.core.zipread import MAX_RATIO, MAX_WEIGHTS_BYTES, read_member
 from synthgen.errors import ModelFileError
 from synthgen.outputs import atomic_output
+from synthgen.parsing import MAX_DEPTH, nesting_depth
 
 MAX_MEMBERS = 16
-MAX_DEPTH = 64  # JSON nesting a checkpoint's meta may have (synthgen writes a few levels)
 
 
 def flatten_optimizer(

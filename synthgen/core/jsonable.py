@@ -22,23 +22,3 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
     return str(value)
-
-
-def nesting_depth(value: Any, limit: int) -> int:
-    """How deeply ``value`` (parsed JSON) nests, counted without recursion and stopping once
-    past ``limit`` (so a hostile document costs no more than ``limit`` levels)."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        stack.extend((child, depth + 1) for child in children)
-    return deepest

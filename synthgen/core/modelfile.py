@@ -31,11 +31,11 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from synthgen._version import __version__
-from synthgen.core.jsonable import nesting_depth
 from synthgen.core.kinds import Kind, kind_of_file
 from synthgen.core.zipread import MAX_RATIO, MAX_WEIGHTS_BYTES, read_member
 from synthgen.errors import ModelFileError, SchemaError
 from synthgen.outputs import atomic_output
+from synthgen.parsing import MAX_DEPTH, nesting_depth
 from synthgen.schema import ImageSchema, TableSchema, parse_schema, schema_to_dict
 
 FORMAT_VERSION = 2
@@ -45,7 +45,6 @@ KEY_ENV = "SYNTHGEN_MODEL_KEY"
 _FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed entry timestamps: byte-identical files per seed
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_MEMBERS = 16  # a model file has two; a long central directory is itself a bomb
-MAX_DEPTH = 64  # JSON nesting a manifest may have (synthgen writes fewer than 10 levels)
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 
 

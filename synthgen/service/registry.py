@@ -19,6 +19,7 @@ from typing import Any
 
 from synthgen.errors import ModelFileError, SynthgenError
 from synthgen.jobs.kinds import load_estimator, model_summary
+from synthgen.parsing import nesting_depth
 from synthgen.schema import TableSchema
 
 SUFFIX = ".synth"
@@ -107,21 +108,11 @@ def _schema_detail(schema: TableSchema | Any) -> dict[str, Any]:
 MAX_SUMMARY_DEPTH = 32  # a training summary is a few levels deep; deeper is not ours
 
 
-def _depth_ok(value: Any, depth: int = 0) -> bool:
-    if depth > MAX_SUMMARY_DEPTH:
-        return False
-    if isinstance(value, dict):
-        return all(_depth_ok(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return all(_depth_ok(v, depth + 1) for v in value)
-    return True
-
-
 def _json_safe(value: Any) -> Any:
     """Training summaries are JSON already; drop anything that is not plainly serialisable
     or nested deeper than a summary ever is (it would fail when the response is encoded)."""
     try:
-        if not _depth_ok(value):
+        if nesting_depth(value, MAX_SUMMARY_DEPTH) > MAX_SUMMARY_DEPTH:
             return {}
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError):
