@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from synthgen.core.zipread import MAX_RATIO, MAX_WEIGHTS_BYTES, read_member
+from synthgen.core.zipread import MAX_WEIGHTS_BYTES, member_size_problem, read_member
 from synthgen.errors import ModelFileError
 from synthgen.outputs import atomic_output
 from synthgen.parsing import MAX_DEPTH, nesting_depth
@@ -99,12 +99,9 @@ def is_checkpoint(path: Path) -> bool:
 
 
 def _check_size(path: Path, info: zipfile.ZipInfo) -> None:
-    big = info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
-    if info.file_size > 2 * MAX_WEIGHTS_BYTES or big:
-        raise ModelFileError(
-            f"Checkpoint {path} cannot be read: its {info.filename} declares "
-            f"{info.file_size:,} bytes from {info.compress_size:,} (a zip bomb?); delete it."
-        )
+    why = member_size_problem(info, 2 * MAX_WEIGHTS_BYTES)
+    if why:
+        raise ModelFileError(f"Checkpoint {path} cannot be read: {why} Delete it.")
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -32,7 +32,7 @@ from safetensors.torch import save as save_safetensors
 
 from synthgen._version import __version__
 from synthgen.core.kinds import Kind, kind_of_file
-from synthgen.core.zipread import MAX_RATIO, MAX_WEIGHTS_BYTES, read_member
+from synthgen.core.zipread import MAX_WEIGHTS_BYTES, member_size_problem, read_member
 from synthgen.errors import ModelFileError, SchemaError
 from synthgen.outputs import atomic_output
 from synthgen.parsing import MAX_DEPTH, nesting_depth
@@ -196,17 +196,9 @@ def _refuse(path: Path, why: str) -> ModelFileError:
 
 
 def _check_member(path: Path, info: zipfile.ZipInfo, limit: int) -> None:
-    if info.file_size > limit:
-        raise _refuse(
-            path,
-            f"its {info.filename} declares {info.file_size:,} bytes, over the limit of {limit:,}.",
-        )
-    if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        raise _refuse(
-            path,
-            f"its {info.filename} would expand {info.file_size / max(info.compress_size, 1):,.0f}"
-            f" times (a zip bomb?); synthgen refuses more than {MAX_RATIO} times.",
-        )
+    why = member_size_problem(info, limit)
+    if why:
+        raise _refuse(path, why)
 
 
 def read_manifest(path: str | Path) -> tuple[dict[str, Any], int]:
