@@ -450,3 +450,17 @@ def test_quoted_header_with_line_break(tmp_path):
     path.write_text('"a\nb",c\n1,2\n"x\ny",3\n')
     frame = read_raw(path)
     assert list(frame.columns) == ["a\nb", "c"] and frame["c"].tolist() == ["2", "3"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_nul_in_column_name_refused(tmp_path, suffix):
+    """Found by the fuzz test in CI: after a CSV header holding NUL, Arrow dropped a data row
+    (3 rows read as 2), so the table was not read and written back intact."""
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".csv":
+        path.write_bytes(b"a\x00b,c\n1,2\n3,4\n5,6\n")
+    else:
+        path.write_text('{"a\\u0000b": 1, "c": 2}\n')
+    with pytest.raises(DataError, match=r"position\(s\) 1 .*NUL") as err:
+        read_raw(path)
+    assert str(path) in err.value.message

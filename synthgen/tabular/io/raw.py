@@ -47,6 +47,8 @@ def iter_raw(
     reader = {"csv": _iter_csv, "parquet": _iter_parquet, "jsonl": _iter_jsonl}[fmt]
     offset = 0
     for chunk in reader(path, chunksize):
+        if offset == 0:
+            _check_names(path, [str(c) for c in chunk.columns])
         yield offset, chunk
         offset += len(chunk)
     if offset == 0:
@@ -65,6 +67,7 @@ def _csv_header(path: Path) -> list[str]:
     if header is None or not any(h.strip() for h in header):
         raise DataError(f"Data file {path} has no CSV header line (the first line is blank).")
     names = [h.strip() for h in header]
+    _check_names(path, names)
     blank = [i + 1 for i, h in enumerate(names) if not h]
     if blank:
         raise DataError(
@@ -72,6 +75,18 @@ def _csv_header(path: Path) -> list[str]:
             f"{', '.join(map(str, blank[:5]))}."
         )
     return names
+
+
+def _check_names(path: Path, names: list[str]) -> None:
+    """Refuse column names holding a NUL character: CSV readers (Arrow's among them) lose
+    rows after such a header, so the table could not be written and read back intact."""
+    bad = [i + 1 for i, name in enumerate(names) if "\x00" in name]
+    if bad:
+        shown = ", ".join(f"{i} ({names[i - 1]!r})" for i in bad[:5])
+        raise DataError(
+            f"Data file {path}: column name(s) at position(s) {shown} hold a NUL character "
+            "(\\x00); rename the column(s) without it."
+        )
 
 
 def _utf8_message(path: Path) -> str:
