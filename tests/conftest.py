@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# property tests run the same examples on every run, so CI never fails by chance; set
+# SYNTHGEN_FUZZ_RANDOM=1 (and SYNTHGEN_FUZZ_EXAMPLES) to search afresh
+settings.register_profile("fixed", derandomize=True)
+settings.register_profile("random", derandomize=False)
+settings.load_profile("random" if os.environ.get("SYNTHGEN_FUZZ_RANDOM") == "1" else "fixed")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
