@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthgen.errors import DataError, SchemaError, param
-from synthgen.schema import DEFAULT_MISSING, ColumnSpec, TableSchema, category_label
+from synthgen.schema import DEFAULT_MISSING, ColumnSpec, TableSchema
 from synthgen.tabular.dependence import dependent_pairs
 from synthgen.tabular.infer_rules import (
     INT64_MAX,
@@ -37,8 +36,8 @@ from synthgen.tabular.infer_rules import (
     refuse_outside_ns,
     true_false,
 )
+from synthgen.tabular.infer_text import DATETIME_FORMATS, text_counts, text_kind
 from synthgen.tabular.io import read_raw
-from synthgen.tabular.io.formats import WHITESPACE
 
 __all__ = ["infer_schema", "MISSING_CANDIDATES", "DATETIME_FORMATS"]
 
@@ -65,28 +64,8 @@ MISSING_CANDIDATES = (
 #: "none" may be a real category otherwise).
 _NUMERIC_ONLY_TOKENS = {"-", "--", "none", "None"}
 
-#: Datetime formats tried, most specific first.
-DATETIME_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%Y-%m-%dT%H:%M:%S.%fZ",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-)
-
-_INT_RE = r"[+-]?\d+"
-_FLOAT_RE = r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity)"
 _UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 _ID_WORDS = {"id", "key", "uuid", "guid", "pk"}
-_BOOL_WORDS = {"true", "false", "yes", "no", "t", "f", "y", "n"}
 _MIN_ROWS_FOR_RATIO = 20
 
 
@@ -147,9 +126,9 @@ def infer_schema(
                 spec.name, frame.iloc[:, i], max_categories, forced=frozenset(forced)
             )
     found_tokens = set().union(*found) if found else set()
-    kept_as_values = {
-        str(v) for c in specs for v in (c.values or []) if str(v) in _NUMERIC_ONLY_TOKENS
-    }
+    kept_as_values = set().union(
+        *(_kept_tokens(spec, frame.iloc[:, i], found[i]) for i, spec in enumerate(specs))
+    )
     columns = specs
     # tokens found first, then the defaults; a default that is a real category somewhere
     # (e.g. "None" as a diagnosis) is left out so it is not read as missing
@@ -186,6 +165,17 @@ def infer_schema(
         raise SchemaError(f"Inferred schema is invalid: {err}") from None
 
 
+def _kept_tokens(spec: ColumnSpec, col: pd.Series, tokens: set[str]) -> set[str]:
+    """The soft missing tokens ("-", "none") this column keeps as real values: listed in its
+    category set, or present in an id or high-cardinality column that lists none."""
+    if spec.values is not None:
+        return {str(v) for v in spec.values if str(v) in _NUMERIC_ONLY_TOKENS}
+    if spec.type not in ("id", "categorical") or _strings(col)[1] != "text":
+        return set()
+    present = set(text_counts(col).index) & _NUMERIC_ONLY_TOKENS
+    return present - tokens
+
+
 def _strings(col: pd.Series) -> tuple[pd.Series, str]:
     """Distinct values of a column as stripped strings, and the column's storage kind."""
     dtype = col.dtype
@@ -208,17 +198,17 @@ def _infer_column(
     if storage != "text":
         return _infer_native(name, col, storage, max_categories), set()
 
-    counts = _text_counts(col)
+    counts = text_counts(col)
     present = set(counts.index)
     tokens = {t for t in MISSING_CANDIDATES if t in present}
     soft = {t for t in tokens if t in _NUMERIC_ONLY_TOKENS and t not in forced}
     values = counts.drop(index=sorted(tokens))
-    kind, fmt = _text_kind(pd.Series(values.index, dtype=object))
+    kind, fmt = text_kind(pd.Series(values.index, dtype=object))
     if soft and kind not in ("integer", "continuous"):
         # "-", "none" are real categories unless the rest of the column is numeric
         tokens -= soft
         values = counts.drop(index=sorted(tokens))
-        kind, fmt = _text_kind(pd.Series(values.index, dtype=object))
+        kind, fmt = text_kind(pd.Series(values.index, dtype=object))
     uniques = pd.Series(values.index, dtype=object)
     if kind == "empty":
         # nothing but missing tokens: keep it as a nullable categorical with no value set
@@ -263,7 +253,7 @@ def _class_target(spec: ColumnSpec, col: pd.Series, tokens: set[str]) -> ColumnS
     Integers with more than ``MAX_TARGET_CLASSES`` distinct values stay a measure."""
     if spec.type != "integer":
         return spec
-    labels = [v for v in _text_counts(col).index if v not in tokens and v != ""]
+    labels = [v for v in text_counts(col).index if v not in tokens and v != ""]
     if len(labels) > MAX_TARGET_CLASSES:
         return spec
     return ColumnSpec(
@@ -272,75 +262,6 @@ def _class_target(spec: ColumnSpec, col: pd.Series, tokens: set[str]) -> ColumnS
         nullable=spec.nullable,
         values=sorted((str(v) for v in labels), key=_sort_key),
     )
-
-
-def _text_counts(col: pd.Series) -> pd.Series:
-    """value -> count over the stripped string forms of a text (or mixed object) column."""
-    if isinstance(col.dtype, pd.StringDtype):
-        counts = col.str.strip(WHITESPACE).value_counts(dropna=True)
-        n_na = int(col.isna().sum())
-    else:
-        counts_raw = col.value_counts(dropna=True)
-        labels = [
-            v.strip(WHITESPACE)
-            if isinstance(v, str)
-            else category_label(v)
-            if _plain(v)
-            else str(v)
-            for v in counts_raw.index
-        ]
-        counts = pd.Series(counts_raw.to_numpy(), index=labels).groupby(level=0).sum()
-        n_na = int(col.isna().sum())
-    counts.index = counts.index.astype(object)
-    if n_na:
-        # JSON null / Parquet null: count as the empty token
-        counts = counts.add(pd.Series({"": n_na}), fill_value=0).astype("int64")
-    return counts
-
-
-def _plain(value: Any) -> bool:
-    if isinstance(value, np.generic):
-        value = value.item()
-    return isinstance(value, (str, int, float, bool))
-
-
-def _text_kind(uniques: pd.Series) -> tuple[str, str | None]:
-    if len(uniques) == 0:
-        return "empty", None
-    text = uniques.astype(str)
-    if text.str.lower().isin(_BOOL_WORDS).all() and not text.str.fullmatch(r"[01]").all():
-        return "boolean", None
-    if text.str.fullmatch(_INT_RE).all():
-        return "integer", None
-    if text.str.lower().str.fullmatch(_FLOAT_RE).all():
-        return "continuous", None
-    fmt = _datetime_format(text)
-    if fmt is not None:
-        return "datetime", fmt or None
-    return "categorical", None
-
-
-def _datetime_format(text: pd.Series) -> str | None:
-    if not text.str.contains(r"^\d", regex=True).all():
-        return None
-    sample = text.iloc[:2000]
-    matches = []
-    for fmt in DATETIME_FORMATS:
-        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-        if parsed.notna().all():
-            matches.append(fmt)
-    if not matches:
-        # other ISO 8601 forms (time zones, offsets): read with format=None as ISO 8601
-        try:
-            parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-        except (ValueError, TypeError):
-            return None
-        return "" if parsed.notna().all() else None
-    fmt = matches[0]
-    if len(text) > len(sample):
-        if pd.to_datetime(text, format=fmt, errors="coerce").isna().any():
-            return None
-    return fmt
 
 
 def _numeric_spec(name: str, kind: str, nums: np.ndarray, nullable: bool) -> ColumnSpec:

@@ -126,6 +126,20 @@ def test_none_category_not_read_as_missing():
     assert "None" not in schema.missing_values
 
 
+@pytest.mark.parametrize("token", ["None", "-"])
+def test_none_kept_in_id_or_high_cardinality_column_is_not_missing(tmp_path, token):
+    """Found by the fuzz test: "None" kept as a value of an id column (which lists no
+    categories) stayed in the table's missing tokens, so the file failed its own schema."""
+    ids = pd.DataFrame({"id": ["0", "1", token, "x"], "a": ["0", "0", "0", "0"]})
+    many = pd.DataFrame({"name": [token] + [f"n{i % 30}" for i in range(59)]})
+    for frame in (ids, many):
+        path = tmp_path / "t.csv"
+        frame.to_csv(path, index=False)
+        schema = infer_schema(path)
+        assert token not in schema.missing_values
+        assert len(read_table(path, schema)) == len(frame)
+
+
 def test_target_errors():
     frame = pd.DataFrame({"a": [1, 2, 3], "k": ["x", "y", "z"]})
     with pytest.raises(DataError, match="target 'nope' is not a column"):
