@@ -30,7 +30,11 @@ SECTIONS = [
     ("transformer_speed", "Reversible transformer speed (`benchmarks/transformer_speed.py`)"),
     ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),
-    ("images", "Image models on MNIST10k (`benchmarks/images.py`)"),
+    (
+        "images",
+        "Image models on MNIST10k and real RGB patches, judged by three independent classifiers "
+        "(`benchmarks/images.py`)",
+    ),
     ("anomaly", "Anomaly screening on ADBench, both protocols (`benchmarks/anomaly.py`)"),
     (
         "image_anomaly",

@@ -40,8 +40,8 @@ def fit(
             "--kind",
             "-k",
             metavar="KIND",
-            help="Model kind: vae, cgan or ar for tables (default vae); cgan or vae for images "
-            "(default cgan).",
+            help="Model kind: vae, cgan or ar for tables (default vae); fvae, cgan or vae for "
+            "images (default fvae).",
             show_default=False,
         ),
     ] = None,

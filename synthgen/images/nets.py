@@ -163,3 +163,44 @@ class ImageEncoder(nn.Module):
         x = torch.cat([x, onehot.expand(-1, -1, x.shape[2], x.shape[3])], 1)
         h = self.pool(self.body(x)).flatten(1)
         return self.mu(h), self.logvar(h).clamp(-12, 8)
+
+
+def random_shift(x: torch.Tensor, max_px: int) -> torch.Tensor:
+    """Shift each image by whole pixels in ``[-max_px, max_px]`` (the torch RNG draws them),
+    filling with the background (-1)."""
+    if max_px <= 0:
+        return x
+    n, _, h, w = x.shape
+    pad = F.pad(x, (max_px, max_px, max_px, max_px), value=-1.0)
+    dy = torch.randint(0, 2 * max_px + 1, (n,)).to(x.device)
+    dx = torch.randint(0, 2 * max_px + 1, (n,)).to(x.device)
+    rows = dy[:, None] + torch.arange(h, device=x.device)[None, :]
+    cols = dx[:, None] + torch.arange(w, device=x.device)[None, :]
+    idx = torch.arange(n, device=x.device)[:, None, None]
+    return pad.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+class LabelChecker(nn.Module):
+    """``image -> class logits``: conv-BN-ReLU, one strided stage per halving, pooled, dropout,
+    a linear head.
+    The classifier a filtered generator checks its samples with."""
+
+    def __init__(
+        self, n_classes: int, shape: tuple[int, int, int], width: int, max_width: int
+    ) -> None:
+        super().__init__()
+        height, w, channels = shape
+        stages, base_h, base_w = plan(height, w)
+        widths = stage_widths(width, stages, max_width)
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 3, padding=1, bias=False)]
+        layers += [nn.BatchNorm2d(widths[0]), nn.ReLU()]
+        for a, b in zip(widths[:-1], widths[1:], strict=True):
+            layers += [nn.Conv2d(a, b, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(b)]
+            layers.append(nn.ReLU())
+        self.body = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d((base_h, base_w))
+        self.drop = nn.Dropout(0.3)
+        self.head = nn.Linear(widths[-1] * base_h * base_w, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.pool(self.body(x)).flatten(1)))

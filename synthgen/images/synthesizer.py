@@ -21,8 +21,9 @@ MIN_IMAGES = 10
 
 @register_estimator
 class ImageSynthesizer(Synthesizer):
-    """Fit a conditional GAN (``cgan``) or VAE (``vae``) to labelled or unlabelled images and
-    generate new ones, optionally of one label.
+    """Fit an image generator kind (``fvae``, the default: a conditional VAE whose samples a
+    classifier trained with it checks against their label; ``vae``; ``cgan``) to labelled or
+    unlabelled images and generate new ones, optionally of one label.
 
     Parameters as ``TabularSynthesizer``'s: ``model``, ``epochs``, ``batch_size``,
     ``random_state`` (``seed`` an alias), ``device``, ``progress``, ``model_options`` and
@@ -34,7 +35,7 @@ class ImageSynthesizer(Synthesizer):
 
     def __init__(
         self,
-        model: str = "cgan",
+        model: str = "fvae",
         *,
         epochs: int | None = None,
         batch_size: int | None = None,

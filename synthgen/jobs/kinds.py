@@ -39,7 +39,7 @@ __all__ = [
 
 DEFAULTS = {
     ("table", "generator"): "vae",
-    ("image", "generator"): "cgan",
+    ("image", "generator"): "fvae",
     ("table", "detector"): "autoencoder",
     ("image", "detector"): "autoencoder",
     ("image", "judge"): "cnn",

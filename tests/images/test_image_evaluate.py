@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
@@ -301,6 +302,13 @@ def test_report_is_self_contained_with_a_grid_per_label(good):
     for external in ("http://", "https://", "<script", "<link", "url("):
         assert external not in page
     assert "Fréchet distance" in page and "TSTR" in page and "digit = 3" in page
+    # Every classifier figure is named as synthgen's own classifier (not an independent judge),
+    # and each label's conditional grid says how much of it that classifier reads as the label.
+    text = html.unescape(page)
+    assert "not an independent judge" in text
+    assert "conditional accuracy (synthgen's classifier)" in text
+    acc3 = good.doc["conditional"]["per_label"]["3"]["accuracy"]
+    assert re.search(rf"synthgen's classifier reads {100 * acc3:.1f} % of them as 3", text)
 
 
 # --- CLI -------------------------------------------------------------------------------------

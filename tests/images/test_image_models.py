@@ -16,7 +16,7 @@ from synthgen.images.nets import ImageDecoder, ImageEncoder, ProjectionDiscrimin
 from synthgen.images.synthesizer import ImageSynthesizer
 from synthgen.schema import parse_schema
 
-KINDS = ("cgan", "vae")
+KINDS = ("cgan", "vae", "fvae")
 
 
 def _schema(labelled: bool = True):

@@ -2,7 +2,10 @@
 
 Same look as the table report (``synthgen.evaluate.report``): a summary table with the
 real-vs-real floor beside each fidelity figure, gates, per-label conditional accuracy and
-TSTR/TRTR, and a sample grid per label: the top row real images, the rows below synthetic.
+TSTR/TRTR, and a conditional sample grid per label: the top row real images, the rows below
+images generated for that label. Every classifier figure comes from synthgen's own classifier
+(``ImageClassifier``), named as such on the page: it is the product's judge, not an independent
+one (``benchmarks/images.py`` judges the kinds with three classifiers synthgen never uses).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ GRID_COLUMNS = 10
 SYNTHETIC_ROWS = 2
 MIN_CELL = 48  # small images are scaled up (nearest neighbour) to at least this many pixels
 PAD = 2
+JUDGE = "synthgen's classifier"  # how the page names the judge of every classifier figure
 
 
 def _pick(images: ImageSet, code: int | None, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -88,8 +92,10 @@ def render_image_html(ev: ImageEvaluation) -> str:
         f"training images {s['real_train_used']}, synthetic {s['synthetic_used']} of "
         f"{s['synthetic_images']}, holdout {s['holdout_used']} "
         f"({html.escape(s['holdout_source'])}); at most {s['max_images']} per set; seed "
-        f"{doc['seed']}. Feature space: a CNN trained {doc['classifier']['epochs']} epochs on "
-        f"the real training images, task {html.escape(doc['classifier']['task'])}.</p>"
+        f"{doc['seed']}. Judge and feature space: {JUDGE}, a CNN trained "
+        f"{doc['classifier']['epochs']} epochs on the real training images, task "
+        f"{html.escape(doc['classifier']['task'])}. It is the product's own classifier, not an "
+        "independent judge: a classifier of your own may read the images differently.</p>"
     )
     for note in doc["notes"]:
         parts.append(f'<p class="note">{html.escape(note)}</p>')
@@ -104,8 +110,12 @@ def render_image_html(ev: ImageEvaluation) -> str:
         ],
         [f"precision (k={fid['k']})", fid["precision"], fid["precision_floor"]],
         [f"recall (k={fid['k']})", fid["recall"], fid["recall_floor"]],
-        ["conditional accuracy", cond["accuracy"], util["trtr_accuracy"]],
-        ["TSTR accuracy (TRTR as reference)", util["tstr_accuracy"], util["trtr_accuracy"]],
+        [f"conditional accuracy ({JUDGE})", cond["accuracy"], util["trtr_accuracy"]],
+        [
+            f"TSTR accuracy ({JUDGE}; TRTR as reference)",
+            util["tstr_accuracy"],
+            util["trtr_accuracy"],
+        ],
         ["TSTR / TRTR", util["tstr_ratio"], 1.0 if util["tstr_ratio"] is not None else None],
     ]
     if doc["inception"] is not None:
@@ -129,7 +139,7 @@ def render_image_html(ev: ImageEvaluation) -> str:
                 [
                     label,
                     "synthetic images",
-                    "conditional accuracy",
+                    f"conditional accuracy ({JUDGE})",
                     "holdout images",
                     "TSTR accuracy",
                     "TRTR accuracy",
@@ -148,22 +158,28 @@ def render_image_html(ev: ImageEvaluation) -> str:
             )
         )
         parts.append(
-            f'<p class="note">Chance level {fmt_cell(cond["chance"])}. TSTR: a CNN trained on '
+            f'<p class="note">Conditional accuracy: the share of the images generated for a '
+            f"label that {JUDGE} reads as that label. Chance level "
+            f"{fmt_cell(cond['chance'])}. TSTR: a CNN trained on "
             f"{util['train_images']} synthetic images, tested on {util['test_images']} real "
             f"holdout images ({html.escape(util['holdout_source'])}).</p>"
         )
 
-    parts.append("<h2>Samples</h2>")
+    parts.append("<h2>Conditional samples</h2>")
     parts.append(
         '<p class="note">Per label: the top row real training images, the rows below the red '
-        "rule synthetic images.</p>"
+        "rule synthetic images of that label, with the share of them that "
+        f"{JUDGE} reads as the label.</p>"
     )
+    per_label = cond["per_label"] or {}
     values = label_values(ev.schema) if ev.real.labels is not None else []
     for value, png, n_real, n_syn in sample_grids(ev.real, ev.synthetic, values, doc["seed"]):
         title = "all images" if value == "all" else f"{img['label']} = {value}"
+        read = per_label.get(value, {}).get("accuracy")
+        judged = "" if read is None else f"; {JUDGE} reads {100 * read:.1f} % of them as {value}"
         parts.append(
             f"<h3>{html.escape(title)}</h3>"
-            f'<p class="note">{n_real} real, {n_syn} synthetic shown.</p>'
+            f'<p class="note">{n_real} real, {n_syn} synthetic shown{html.escape(judged)}.</p>'
             + img_tag(png, f"sample grid {title}")
         )
 
@@ -191,8 +207,8 @@ def _verdict(doc: dict) -> tuple[str, list[str]]:
         findings.append(
             (
                 level,
-                f"A classifier trained on real images reads {100 * acc:.1f} % of the "
-                "synthetic images as their label.",
+                f"{JUDGE.capitalize()}, trained on the real images, reads {100 * acc:.1f} % "
+                "of the synthetic images as their label.",
             )
         )
     ratio = util["tstr_ratio"]
@@ -201,8 +217,8 @@ def _verdict(doc: dict) -> tuple[str, list[str]]:
         findings.append(
             (
                 level,
-                f"A classifier trained on synthetic images reaches {100 * ratio:.0f} % of "
-                "the accuracy of one trained on real images.",
+                f"{JUDGE.capitalize()} trained on synthetic images reaches {100 * ratio:.0f} % "
+                "of the accuracy it reaches trained on real images.",
             )
         )
     floor = fid["frechet_floor"]
