@@ -32,8 +32,8 @@ def info_cmd(
 
     \b
     Examples:
-      synthgen model info model.synth
-      synthgen model info model.synth --json
+      synthgen model info adult.synth
+      synthgen model info adult.synth --json
     """
     require_file(model, "Model file")
     from synthgen.jobs.kinds import model_summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -147,6 +148,10 @@ class TableTransformer:
             enc = self._make_encoder(spec)
             if self.protection is not None:
                 enc.protection = self.protection.per_column(len(specs))
+                if spec.name in self.schema.condition_columns and not enc.protection.private:
+                    # condition columns (class labels) stay exact: a rare class is what
+                    # oversampling and conditional generation exist for
+                    enc.protection = dataclasses.replace(enc.protection, min_count=0)
             encoders[spec.name] = enc.fit(df[spec.name], rng)
         self._set_encoders(encoders)
         return self
