@@ -10,8 +10,8 @@ import pytest
 from synthgen.errors import GateFailed
 from synthgen.jobs.evaluate import evaluate_files
 from synthgen.schema import ColumnSpec, TableSchema
-from synthgen.tabular.evaluate.evaluation import evaluate
 from synthgen.tabular.evaluate.attacks import risk, wilson
+from synthgen.tabular.evaluate.evaluation import evaluate
 
 SCHEMA = TableSchema(
     name="people",
@@ -69,7 +69,8 @@ def test_rare_training_values_are_counted(frames):
     doc = evaluate(train, fresh, SCHEMA, holdout=holdout)
     rare = doc["privacy"]["rare_in_train"]
     assert rare["per_column"]["city"] == 10 and rare["count"] == 10
-    assert doc["summary"]["rare_in_train"] == pytest.approx(10 / (3 * len(fresh)))  # three category columns
+    cells = 3 * len(fresh)  # three category columns
+    assert doc["summary"]["rare_in_train"] == pytest.approx(10 / cells)
 
 
 def test_without_holdout_there_is_no_attack_and_a_gate_on_it_fails(frames, tmp_path):
