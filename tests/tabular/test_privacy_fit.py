@@ -214,3 +214,18 @@ def test_schema_infer_says_which_columns_are_fresh(named, tmp_path):
     res = CliRunner().invoke(app, ["schema", "infer", str(data), "-o", str(tmp_path / "s.yaml")])
     assert res.exit_code == 0, res.output
     assert "generated fresh" in res.output and "name" in res.output
+
+
+def test_image_kinds_refuse_a_budget(tmp_path):
+    from synthgen.jobs.fit import fit_to_file
+
+    data = tmp_path / "d.npz"
+    np.savez(data, images=np.zeros((20, 8, 8), np.uint8), labels=np.zeros(20, np.int64))
+    spec = tmp_path / "m.yaml"
+    spec.write_text(
+        "schema_version: 1\nname: m\nkind: image\nimage: {height: 8, width: 8, channels: 1}\n"
+        "source: {format: npz, images_key: images, labels_key: labels}\n"
+    )
+    with pytest.raises(UsageError, match="applies to tables"):
+        fit_to_file(data, spec, tmp_path / "m.synth", privacy={"dp_epsilon": 1.0})
+    assert not (tmp_path / "m.synth").exists()
