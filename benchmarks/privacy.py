@@ -8,7 +8,7 @@ Models (``--models``, default all):
   (delta 1/n^2, its defaults: 20 epochs, batch n/20 at most 1024);
 * ``mst1``, ``mst3``, ``mst10``: smartnoise-synth's MST at the same epsilons (its own venv,
   ``smartnoise_runner.py``; 10 % of epsilon on its preprocessor's bounds);
-* ``argn_dp3``: MOSTLY AI's TabularARGN with its DP option (max_epsilon 3, delta 1e-5; its own
+* ``argn_dp3``: MOSTLY AI's TabularARGN with its DP option (max_epsilon 3, delta 1/n^2; its own
   venv, ``argn_runner.py``; training time capped by ``--argn-minutes``);
 * ``memoriser``: the training rows returned as synthetic (what the attacks must catch).
 
@@ -149,6 +149,8 @@ def fit_peer(name: str, schema, train, tmp: Path, threads: int) -> tuple[pd.Data
             numeric,
             "--dp-epsilon",
             name.split("_dp")[1],
+            "--dp-delta",  # the run of 2 Dec 2026 lacked this: TabularARGN used its 1e-5
+            str(1 / len(train) ** 2),
             "--max-training-time",
             str(ARGS.argn_minutes),
             "--threads",
