@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--max-training-time", type=float, default=None, help="minutes")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dp-epsilon", type=float, default=None, help="TabularARGN's DP budget")
+    ap.add_argument("--dp-delta", type=float, default=1e-5)
     args = ap.parse_args()
 
     import pandas as pd
@@ -51,8 +53,15 @@ def main() -> None:
     settings = {"random_state": args.seed, "verbose": 0, "device": "cpu"}
     if args.max_training_time is not None:
         settings["max_training_time"] = args.max_training_time
+    extra = {}
+    if args.dp_epsilon is not None:
+        from mostlyai.engine.domain import DifferentialPrivacyConfig
+
+        dp = {"max_epsilon": args.dp_epsilon, "delta": args.dp_delta}
+        settings["differential_privacy"] = dp
+        extra["differential_privacy"] = DifferentialPrivacyConfig(**dp)
     with tempfile.TemporaryDirectory() as ws:
-        model = TabularARGN(workspace_dir=ws, **settings)
+        model = TabularARGN(workspace_dir=ws, **{**settings, **extra})
         t = time.perf_counter()
         model.fit(frame)
         fit_s = time.perf_counter() - t

@@ -41,6 +41,11 @@ SECTIONS = [
         "One-class image anomaly screening on MNIST10k (`benchmarks/image_anomaly.py`)",
     ),
     ("augment", "Class balancing on Adult (`benchmarks/augment.py`)"),
+    (
+        "privacy",
+        "Privacy on Adult: differential privacy beside DP peers, and attacks "
+        "(`benchmarks/privacy.py`)",
+    ),
     ("service", "HTTP service load run (`benchmarks/service.py`)"),
 ]
 

@@ -65,7 +65,8 @@ def evaluate_cmd(
             metavar="NAME=VALUE",
             help="Gate (repeatable): exit 3 when a figure is below VALUE (above it for *_max "
             "gates). Tables: shapes, trends, quality, tstr_ratio, detection, nndr, validity, "
-            "detection_auc_max, dcr_share_max, exact_copies_max, mmd_max. Images: "
+            "detection_auc_max, dcr_share_max, exact_copies_max, mmd_max, singling_out_risk_max, "
+            "linkability_risk_max, inference_risk_max, rare_in_train_max. Images: "
             "conditional_accuracy, tstr, tstr_ratio, precision, recall, frechet_max, fid_max.",
             show_default=False,
         ),
@@ -110,13 +111,25 @@ def evaluate_cmd(
             show_default=False,
         ),
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            metavar="MODEL",
+            help="Tables: the model file SYNTH came from; its privacy record (DP accounting, "
+            "value protection) goes into the report and JSON.",
+            show_default=False,
+        ),
+    ] = None,
     seed: Seed = 0,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
     """Evaluate SYNTH against REAL: column shapes and pair trends (as SDMetrics defines
     them), distances and MMD; TSTR vs TRTR and detection; exact copies, DCR and NNDR; the
-    schema's great-expectations suite. Reports and JSON are written even when a gate fails.
+    singling-out, linkability and inference attacks with the holdout as control (risks with
+    95% intervals); rare training values reproduced; the schema's great-expectations suite.
+    Reports and JSON are written even when a gate fails.
 
     Images: a CNN trained on the real images gives the feature space for a Fréchet distance and
     precision/recall (with the real-vs-real floor), conditional accuracy and TSTR vs TRTR.
@@ -129,7 +142,9 @@ def evaluate_cmd(
           --report digits.html
     """
     for path, what in ((real, "Data file"), (synthetic, "Data file"), (schema_path, "Schema file")):
-        require_file(path, what)  # cheap checks first: the heavy imports take seconds
+        require_file(path, what)
+    if model is not None:
+        require_file(model, "Model file")  # cheap checks first: the heavy imports take seconds
     from synthgen.errors import GateFailed
     from synthgen.jobs.evaluate import evaluate_files
 
@@ -150,6 +165,7 @@ def evaluate_cmd(
             epochs=epochs,
             device=device,
             progress=not quiet,
+            model=model,
         )
     except GateFailed as failed:
         _print_summary(failed.document, [p for p in (report, json_out) if p is not None])

@@ -108,6 +108,7 @@ def _register() -> None:
         anomaly_cmd,
         augment_cmd,
         evaluate_cmd,
+        info_cmd,
         model_cmd,
         pipeline_cmd,
         schema_cmd,
@@ -117,6 +118,7 @@ def _register() -> None:
     for module in (
         schema_cmd,
         model_cmd,
+        info_cmd,
         evaluate_cmd,
         anomaly_cmd,
         serve_cmd,

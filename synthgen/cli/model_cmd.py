@@ -82,6 +82,44 @@ def fit(
         bool,
         typer.Option("--resume", help="Continue from OUTPUT.ckpt if present.", show_default=False),
     ] = False,
+    dp_epsilon: Annotated[
+        float | None,
+        typer.Option(
+            "--dp-epsilon",
+            metavar="E",
+            help="Fit with (E, delta)-differential privacy (tables: vae, cgan): DP-SGD and "
+            "noisy statistics; the model file records the accounting.",
+            show_default=False,
+        ),
+    ] = None,
+    dp_delta: Annotated[
+        float | None,
+        typer.Option(
+            "--dp-delta",
+            metavar="D",
+            help="Delta of --dp-epsilon (default 1/n^2 for n rows; must be below 1/n).",
+            show_default=False,
+        ),
+    ] = None,
+    rare_values: Annotated[
+        str,
+        typer.Option(
+            "--rare-values",
+            metavar="MODE",
+            help="Tables: categories seen fewer than --rare-min-count times are generated as a "
+            "placeholder ('placeholder'; columns with a declared category list: sampled) or as "
+            "one of the common categories ('sample').",
+        ),
+    ] = "placeholder",
+    rare_min_count: Annotated[
+        int,
+        typer.Option(
+            "--rare-min-count",
+            metavar="K",
+            help="Tables: no category held by fewer than K rows (noisy K) is generated and "
+            "numbers are clipped to the K-th smallest and largest value; 0 turns this off.",
+        ),
+    ] = 5,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
@@ -91,6 +129,7 @@ def fit(
     Examples:
       synthgen fit train.csv --schema adult.yaml --kind vae -o model.synth
       synthgen fit train.npz --schema mnist.yaml --kind cgan -o mnist-model.synth
+      synthgen fit train.csv --schema adult.yaml --dp-epsilon 3 -o private.synth
     """
     chosen = kind or model
     out = output or Path(f"{data.stem}.{chosen or 'model'}.synth")
@@ -113,11 +152,19 @@ def fit(
         progress=not quiet,
         model_options=key_values(model_option, "--model-option"),
         threads=threads,
+        privacy={
+            "dp_epsilon": dp_epsilon,
+            "dp_delta": dp_delta,
+            "rare_values": rare_values,
+            "rare_min_count": rare_min_count,
+        },
     )
+    dp = summary.get("privacy")
+    spent = f", epsilon {dp['epsilon_spent']:.3g} of {dp['epsilon']:g}" if dp else ""
     console.print(
         f"[green]wrote[/] {out}  ({summary['epochs_run']} epochs"
         f"{', stopped early' if summary['stopped_early'] else ''}, "
-        f"{summary['fit_seconds']:.1f} s)"
+        f"{summary['fit_seconds']:.1f} s{spent})"
     )
 
 

@@ -4,6 +4,7 @@ arguments, and how it samples."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from pathlib import Path
@@ -15,10 +16,12 @@ from synthgen.core.configs import config_from_dict
 from synthgen.core.estimator import Estimator
 from synthgen.core.kinds import Kind
 from synthgen.core.modelfile import LoadedModel
+from synthgen.core.privacy import Budget, DPTraining, quiet
 from synthgen.core.train import TrainConfig, fit_model
 from synthgen.core.trainable import TrainableModel
 from synthgen.core.training_data import TrainData
 from synthgen.device import resolve_device
+from synthgen.errors import UsageError, param
 
 SELF_CHECK_ROWS = 16  # drawn once when a model file is loaded (milliseconds)
 
@@ -62,6 +65,10 @@ class Synthesizer(Estimator):
     def _restore_state(self, loaded: LoadedModel) -> None:
         """Fitted attributes beyond the network, from the file."""
 
+    def _budget(self, n_rows: int) -> Budget | None:
+        """The differential-privacy budget of this fit (None: no DP). Tables say."""
+        return None
+
     def check_params(self) -> None:
         """Refuse a bad kind, option, seed, device, epoch count or batch size before any data
         is read."""
@@ -92,22 +99,33 @@ class Synthesizer(Estimator):
         self._check_data(data, schema)
         seed = self.random_seed
         train_cfg = self.train_config(len(data))
+        self.budget_ = self._budget(len(data))
+        if self.budget_ is not None:
+            check_private_kind(kind)
+        privacy = None
+        if self.budget_ is not None:
+            eps, delta = self.budget_.part("sgd")
+            privacy = DPTraining.plan(
+                eps, delta, len(data), train_cfg.batch_size, train_cfg.epochs
+            )
         started = time.perf_counter()
         with self._compute(device):
             arrays, network_args = self._training_data(data, schema, kind, seed)
             torch.manual_seed(seed)
             network: TrainableModel = kind.network(config, **network_args)
-            self.training_ = fit_model(
-                network,
-                arrays,
-                train_cfg,
-                device,
-                progress=self.progress,
-                checkpoint=checkpoint,
-                resume=resume,
-                run_key={"model": kind.file_kind, "config": network.config_dict()},
-                description=f"fitting {kind.data} {kind.name}",
-            )
+            with quiet() if privacy is not None else contextlib.nullcontext():
+                self.training_ = fit_model(
+                    network,
+                    arrays,
+                    train_cfg,
+                    device,
+                    progress=self.progress,
+                    checkpoint=checkpoint,
+                    resume=resume,
+                    run_key={"model": kind.file_kind, "config": network.config_dict()},
+                    description=f"fitting {kind.data} {kind.name}",
+                    privacy=privacy,
+                )
         self.model_ = network
         self.kind_ = kind
         self.schema_ = schema
@@ -154,3 +172,13 @@ class Synthesizer(Estimator):
         est.training_ = dict(loaded.manifest.get("training", {}))
         est._restore_state(loaded)
         return est
+
+
+def check_private_kind(kind: Kind) -> None:
+    """Refuse differential privacy for a kind whose network has no private training."""
+    if not getattr(kind.network, "supports_privacy", False):
+        raise UsageError(
+            f"The {kind.data} kind '{kind.name}' has no differentially private training; leave "
+            f"out {param('dp_epsilon')} or choose a kind that has one (tables: vae, cgan).",
+            param="dp_epsilon",
+        )

@@ -26,10 +26,11 @@ import numpy as np
 import torch
 
 from synthgen.core.checkpoint import load_checkpoint, save_checkpoint, tensors_of_run
+from synthgen.core.privacy import DPTraining
 from synthgen.core.progress import phase, progress_bar
 from synthgen.core.trainable import Batch, TrainableModel
 from synthgen.core.training_data import TrainData, data_fingerprint, n_rows, place, split_rows
-from synthgen.errors import ModelFileError, param
+from synthgen.errors import ModelFileError, UsageError, param
 
 
 @dataclass
@@ -79,6 +80,7 @@ def fit_model(
     resume: bool = False,
     run_key: dict[str, Any] | None = None,
     description: str | None = None,
+    privacy: DPTraining | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` on ``matrix`` (or a tuple of aligned arrays); returns the training
     summary.
@@ -87,19 +89,32 @@ def fit_model(
     after each evaluation; ``resume`` continues from it when it matches this run (same data
     fingerprint and settings), and refuses it otherwise. Without ``resume`` an existing
     checkpoint is left alone until this run writes its own.
+
+    With ``privacy`` (DP-SGD) the same loop runs privately: every row trains (no held-out
+    slice, no early stopping, no choice of weights by a loss), batches are Poisson samples, the
+    model's private optimisers clip and noise per-sample gradients, and the run stops after the
+    plan's steps, when its budget is spent.
     """
     gen = seed_everything(cfg.seed)
-    train_idx, val_idx = split_rows(n_rows(matrix), cfg.val_fraction, cfg.seed, cfg.max_val_rows)
+    val_fraction = 0.0 if privacy is not None else cfg.val_fraction
+    train_idx, val_idx = split_rows(n_rows(matrix), val_fraction, cfg.seed, cfg.max_val_rows)
     data = place(matrix, train_idx, device)
     val = place(matrix, val_idx, device)
     model.to(device)
+    if privacy is not None:
+        model.make_private()
     model.prepare(data)
     optimizers = model.make_optimizers()
     spe = max(1, model.steps_per_epoch(len(train_idx), cfg.batch_size))
     total = cfg.steps if cfg.steps is not None else cfg.epochs * spe
+    if privacy is not None:
+        total = privacy.steps
     schedulers = model.make_schedulers(optimizers, total)
     loop = {k: v for k, v in asdict(cfg).items() if k != "epochs"}  # a resumed run may extend
     key = {"data": data_fingerprint(matrix), "train": loop, **(run_key or {})}
+    if privacy is not None:
+        key["privacy"] = asdict(privacy)
+        optimizers = privacy.wrap(model, optimizers)
     key = json.loads(json.dumps(key))  # compare as stored (tuples become lists)
 
     st = _State()
@@ -107,7 +122,7 @@ def fit_model(
     if resume and checkpoint is not None and checkpoint.exists():
         history = _restore(checkpoint, key, model, optimizers, schedulers, gen, st, device)
 
-    by_steps = cfg.steps is not None
+    by_steps = cfg.steps is not None or privacy is not None
     eval_steps = max(1, total // max(1, cfg.evaluations)) if by_steps else None
     has_val = len(val_idx) > 0
     label = description or model.kind
@@ -123,7 +138,12 @@ def fit_model(
             sums: dict[str, float] = {}
             count = 0
             shown = ""
-            for batch in model.batches(data, cfg.batch_size, gen):
+            batches = (
+                privacy.batches(data, gen)
+                if privacy is not None
+                else model.batches(data, cfg.batch_size, gen)
+            )
+            for batch in batches:
                 for k, v in model.train_step(batch, optimizers).items():
                     sums[k] = sums.get(k, 0.0) + v
                 count += 1
@@ -134,7 +154,10 @@ def fit_model(
                 shown = " ".join(f"{k}={v / count:.3f}" for k, v in sums.items())
                 bar.update(task, completed=min(st.step, total), losses=_where(st, cfg, shown))
                 if by_steps and (st.step % eval_steps == 0 or st.step >= total):
-                    if has_val or st.step >= total:
+                    if privacy is not None:  # no loss on the rows decides anything
+                        shown = " ".join(f"{k}={v / count:.3f}" for k, v in sums.items())
+                        _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
+                    elif has_val or st.step >= total:
                         shown = _evaluate(model, val, data, has_val, st, cfg, sums, count, history)
                         _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
                     if st.stopped_early or st.step >= total:
@@ -144,6 +167,8 @@ def fit_model(
                 _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
             suffix = " (early stop)" if st.stopped_early else ""
             bar.update(task, completed=min(st.step, total), losses=_where(st, cfg, shown) + suffix)
+    if privacy is not None:
+        privacy.close()
     if st.best_state is not None:
         model.load_state_tensors(copy.copy(st.best_state))
         model.to(device)
@@ -161,6 +186,7 @@ def fit_model(
         "train_rows": int(len(train_idx)),
         "val_rows": int(len(val_idx)),
         "history": history,
+        **({"privacy": privacy.record(st.step)} if privacy is not None else {}),
     }
 
 
@@ -231,7 +257,17 @@ def _restore(path, key, model, optimizers, schedulers, gen, st: _State, device) 
     from synthgen.core.checkpoint import restore_optimizer
 
     meta, tensors = load_checkpoint(path)
-    if meta.get("key") != key:
+    old = meta.get("key")
+    if isinstance(old, dict) and (old.get("privacy") is not None or "privacy" in key):
+        if old.get("privacy") != key.get("privacy"):
+            raise UsageError(
+                f"Checkpoint {path} is a fit under another privacy plan (budget, epochs, batch "
+                "size or rows); continuing it with these settings would spend more than the "
+                "budget that was asked for, or void its guarantee. Resume with the same "
+                f"settings, or run without {param('resume')} to start afresh.",
+                param="resume",
+            )
+    if old != key:
         raise ModelFileError(
             f"Checkpoint {path} was written for other data or settings; it cannot be resumed. "
             f"Delete it, or run without {param('resume')} to start afresh.",

@@ -135,6 +135,33 @@ class TrainableModel(ABC):
         model has no validation figure."""
         return None
 
+    # --- differential privacy (DP-SGD in the loop, see core/privacy.py) ---------------------
+    supports_privacy: ClassVar[bool] = False
+    private: bool = False
+    private_hooks: list[Any] = []
+
+    def make_private(self) -> None:
+        """Switch to the private variant before DP-SGD wraps the model: every step must take
+        its rows from the batch it is given (Poisson sampled), and nothing may be fitted to
+        the rows outside the private optimisers (e.g. a latent prior)."""
+        if not self.supports_privacy:
+            raise NotImplementedError(f"{self.kind} has no differentially private training")
+        self.private = True
+
+    def private_optimizers(self) -> list[str]:
+        """The optimisers whose gradients see rows."""
+        raise NotImplementedError
+
+    def private_modules(self, optimizer: str) -> list[nn.Module]:
+        """The modules a private optimiser trains (their per-sample gradients are clipped)."""
+        raise NotImplementedError
+
+    def set_private_hooks(self, enabled: bool) -> None:
+        """Turn per-sample gradient capture on or off (off while a non-private optimiser
+        backpropagates through a private module)."""
+        for hook in self.private_hooks:
+            hook.enable_hooks() if enabled else hook.disable_hooks()
+
     finish_description: ClassVar[str] = "finishing"
 
     def finish_steps(self, data: Batch) -> int:

@@ -12,7 +12,7 @@ from synthgen.errors import UsageError, param
 from synthgen.images.evaluate.evaluation import DEFAULT_MAX_IMAGES, run_image_evaluation
 from synthgen.images.evaluate.gates import enforce_image_gates, parse_image_gates
 from synthgen.images.evaluate.report import write_image_html
-from synthgen.jobs.kinds import read_data, schema_of
+from synthgen.jobs.kinds import model_summary, read_data, schema_of
 from synthgen.outputs import atomic_output, check_output
 from synthgen.schema import ImageSchema, load_table_schema
 from synthgen.tabular.evaluate.evaluation import DEFAULT_MAX_ROWS, run_evaluation
@@ -41,9 +41,13 @@ def evaluate_files(
     epochs: int | None = None,
     device: str | None = None,
     progress: bool = True,
+    model: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``synthetic`` against ``real`` (and ``holdout``); write ``json_out`` and
-    ``report``; raise GateFailed when a ``fail_under`` gate fails. Returns the document."""
+    ``report``; raise GateFailed when a ``fail_under`` gate fails. Returns the document.
+
+    ``model``: the model file the synthetic rows came from; its privacy record (differential
+    privacy accounting, value protection) goes into the document and the report."""
     check_seed(seed, "seed")
     schema = schema_of(schema_path)
     image = isinstance(schema, ImageSchema)
@@ -67,6 +71,10 @@ def evaluate_files(
         )
     for out in outputs:
         check_output(out, overwrite=overwrite, inputs=inputs)
+    model_privacy = None
+    if model is not None:
+        model_privacy = model_summary(model).get("privacy") or None
+        inputs.append(Path(model))
     if image:
         ev = run_image_evaluation(
             read_data(real, schema, source="Real data"),
@@ -97,6 +105,8 @@ def evaluate_files(
             progress=progress,
         )
         writer = write_html
+    if model is not None:
+        ev.doc["model_privacy"] = model_privacy
     ev.doc["gates"] = gate_results(ev.doc["summary"], gates)
     if json_out is not None:
         with atomic_output(json_out, overwrite=overwrite, inputs=inputs) as tmp:

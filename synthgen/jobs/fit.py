@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.core.checkpoint import is_checkpoint
-from synthgen.errors import OutputError, param
+from synthgen.errors import OutputError, UsageError, param
 from synthgen.jobs.kinds import data_of, default_kind, estimator_class, read_data, schema_of
 from synthgen.outputs import check_output
 
@@ -26,6 +26,7 @@ def fit_to_file(
     progress: bool = True,
     model_options: dict[str, Any] | None = None,
     threads: int | None = None,
+    privacy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read and check ``data`` with its schema, fit a generator (the schema's kind picks the
     table or image estimator), write the model atomically to ``output``.
@@ -34,12 +35,24 @@ def fit_to_file(
     once the model file is written. A file there that is not a synthgen checkpoint is refused;
     an earlier fit's checkpoint is replaced only with ``resume`` (which continues it) or
     ``overwrite``.
+
+    ``privacy`` holds the table estimator's privacy parameters (``dp_epsilon``, ``dp_delta``,
+    ``rare_values``, ``rare_min_count``); images have none.
     """
     output = Path(output)
     check_output(output, overwrite=overwrite, inputs=[data, schema_path])
     schema = schema_of(schema_path)
     kind = data_of(schema)
     cls = estimator_class(kind, "generator")
+    privacy = {k: v for k, v in (privacy or {}).items() if v is not None}
+    if kind != "table":
+        if privacy.get("dp_epsilon") is not None or privacy.get("dp_delta") is not None:
+            raise UsageError(
+                f"{param('dp_epsilon')} applies to tables (vae, cgan); image kinds have no "
+                "differentially private training yet.",
+                param="dp_epsilon",
+            )
+        privacy = {}
     synth = cls(
         model or default_kind(kind, "generator"),
         epochs=epochs,
@@ -49,6 +62,7 @@ def fit_to_file(
         progress=progress,
         model_options=model_options,
         threads=threads,
+        **privacy,
     )
     synth.check_params()  # a bad kind, option, seed or device is refused before reading data
     synth.train_config()
@@ -67,4 +81,5 @@ def fit_to_file(
     synth.fit(read_data(data, schema), schema, checkpoint=checkpoint, resume=resume)
     synth.save(output, overwrite=overwrite, inputs=[data, schema_path])
     checkpoint.unlink(missing_ok=True)
-    return {**synth.training_, "fit_seconds": synth.fit_seconds_, "data": kind}
+    dp = (getattr(synth, "privacy_", None) or {}).get("differential_privacy")
+    return {**synth.training_, "fit_seconds": synth.fit_seconds_, "data": kind, "privacy": dp}

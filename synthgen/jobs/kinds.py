@@ -136,6 +136,7 @@ def model_summary(path: str | Path) -> dict[str, Any]:
         "format_version": manifest.get("format_version"),
         "weights_sha256": str(manifest.get("weights_sha256", "")),
         "libraries": _dict(manifest.get("libraries")),
+        "privacy": _dict(_dict(manifest.get("extra")).get("privacy")),
     }
 
 

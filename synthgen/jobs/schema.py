@@ -86,6 +86,11 @@ def describe(schema: TableSchema | ImageSchema) -> str:
     counts = Counter(c.type for c in schema.columns)
     kinds = ", ".join(f"{n} {t}" for t, n in counts.items())
     extra = f", target {schema.target}" if schema.target else ""
+    fresh = [c.name for c in schema.columns if c.pii or c.type == "id"]
+    if fresh:
+        extra += (
+            f"; identifiers/PII generated fresh, never copied from the data: {', '.join(fresh)}"
+        )
     fixed = [c.columns for c in schema.constraints if c.type == "fixed_combinations"]
     if fixed:
         shown = "; ".join(" + ".join(cols) for cols in fixed)

@@ -49,6 +49,12 @@ def _run_fit(step: Step, ctx: RunContext) -> StepResult:
         "batch_size": opt(step, "batch_size", int),
         "seed": opt(step, "seed", int, 0),
         "model_options": opt(step, "model_options", dict),
+        "privacy": {
+            "dp_epsilon": opt(step, "dp_epsilon", (int, float)),
+            "dp_delta": opt(step, "dp_delta", (int, float)),
+            "rare_values": opt(step, "rare_values", str),
+            "rare_min_count": opt(step, "rare_min_count", int),
+        },
     }
     fingerprint = compute_fingerprint(step, o["data"], schema, settings)
     outputs = [str(o["output"]), str(sidecar(o["output"]))]
@@ -68,6 +74,9 @@ def _run_fit(step: Step, ctx: RunContext) -> StepResult:
     record_fingerprint(o["output"], fingerprint, step)
     details = {"reused": False, "fingerprint": fingerprint}
     details.update({k: summary.get(k) for k in ("epochs_run", "stopped_early", "fit_seconds")})
+    if summary.get("privacy"):
+        dp = summary["privacy"]
+        details["privacy"] = {k: dp[k] for k in ("epsilon", "delta", "epsilon_spent")}
     return StepResult(step.name, step.type, "ok", outputs=outputs, details=details)
 
 
@@ -224,7 +233,19 @@ STEP_TYPES: dict[str, StepType] = {
     "fit": StepType(
         _run_fit,
         ("data", "schema", "output"),
-        ("model", "epochs", "batch_size", "seed", "device", "model_options", "threads"),
+        (
+            "model",
+            "epochs",
+            "batch_size",
+            "seed",
+            "device",
+            "model_options",
+            "threads",
+            "dp_epsilon",
+            "dp_delta",
+            "rare_values",
+            "rare_min_count",
+        ),
         inputs=("data", "schema"),
         outputs=("output",),
     ),

@@ -13,7 +13,8 @@ Rules (decided on the distinct values, so it is fast on large tables):
   says it is a key (``id``, ``*_id``, ``key``, ``uuid``). A nearly-unique numeric measure such as
   fnlwgt is *not* an id: numbers are ids only when unique *and* named like one;
 * categorical otherwise, with the category set when it has at most ``max_categories`` values
-  and is not mostly unique; else ``high_cardinality: true`` and no values.
+  and is not mostly unique; else ``high_cardinality: true`` and no values, and ``pii: true``
+  when mostly unique (names, e-mails, addresses: generated fresh, never copied).
 """
 
 from __future__ import annotations
@@ -290,7 +291,7 @@ def _categorical_spec(
         )
     ):
         return ColumnSpec(name=name, type="id", nullable=nullable)
-    pii = looks_like_pii(name, uniques)
+    pii = looks_like_pii(name, uniques) or mostly_unique  # near-unique text identifies people
     if n_distinct > max_categories or mostly_unique:
         return ColumnSpec(
             name=name, type="categorical", nullable=nullable, high_cardinality=True, pii=pii

@@ -10,13 +10,17 @@ import pandas as pd
 import synthgen.tabular.models  # noqa: F401  (registers the table generator kinds)
 from synthgen.core.kinds import Kind, register_estimator
 from synthgen.core.modelfile import LoadedModel
-from synthgen.core.synthesizer import Synthesizer
+from synthgen.core.privacy import Budget, check_budget
+from synthgen.core.synthesizer import Synthesizer, check_private_kind
+from synthgen.core.train import TrainConfig
 from synthgen.errors import DataError, UsageError, param
 from synthgen.schema import FixedCombinationsConstraint, TableSchema
 from synthgen.tabular.combinations import combination_keys
 from synthgen.tabular.models.layout import Layout
+from synthgen.tabular.privacy_info import check_protection, privacy_record, private_train_config
 from synthgen.tabular.sampler import Sampler
 from synthgen.tabular.transform import TableTransformer
+from synthgen.tabular.transform.private import Protection
 from synthgen.tabular.transform.table import NUMERIC_METHODS
 
 MIN_ROWS = 10
@@ -31,6 +35,12 @@ class TabularSynthesizer(Synthesizer):
     planned from the table's size), ``random_state`` (``seed`` is an alias), ``device``,
     ``progress``, ``model_options`` (the kind's config fields), ``numeric_encoding``
     (``mode``/``quantile``; default: the kind's) and ``threads`` (CPU threads; default: torch's).
+
+    Privacy: ``dp_epsilon``/``dp_delta`` fit with (epsilon, delta)-differential privacy
+    (``vae`` and ``cgan``; delta defaults to 1/n^2 for n rows; see ``synthgen.core.privacy``);
+    ``rare_min_count`` (k, noised; 0 = off) and ``rare_values`` (``placeholder``/``sample``)
+    set the value protection every fit has: no category seen fewer than k times is generated
+    and numbers are clipped to the k-th smallest and largest value.
     """
 
     data: ClassVar[str] = "table"
@@ -48,6 +58,10 @@ class TabularSynthesizer(Synthesizer):
         model_options: dict[str, Any] | None = None,
         numeric_encoding: str | None = None,
         threads: int | None = None,
+        dp_epsilon: float | None = None,
+        dp_delta: float | None = None,
+        rare_values: str = "placeholder",
+        rare_min_count: int = 5,
     ) -> None:
         self.model = model
         self.epochs = epochs
@@ -59,9 +73,22 @@ class TabularSynthesizer(Synthesizer):
         self.model_options = model_options
         self.numeric_encoding = numeric_encoding
         self.threads = threads
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.rare_values = rare_values
+        self.rare_min_count = rare_min_count
 
     # ------------------------------------------------------------------ fitting hooks
     def _numeric(self, kind: Kind) -> str:
+        if self.dp_epsilon is not None:
+            if self.numeric_encoding not in (None, "quantile"):
+                raise UsageError(
+                    f"{param('numeric_encoding')} {self.numeric_encoding!r} fits mixtures or "
+                    f"bins to the rows without noise, which would void the guarantee of "
+                    f"{param('dp_epsilon')}; a private fit uses 'quantile' (noisy quantiles).",
+                    param="numeric_encoding",
+                )
+            return "quantile"
         numeric = self.numeric_encoding or kind.extra["numeric_encoding"]
         if numeric not in NUMERIC_METHODS:
             raise UsageError(
@@ -74,6 +101,27 @@ class TabularSynthesizer(Synthesizer):
     def check_params(self) -> None:
         super().check_params()
         self._numeric(self.kind_entry())
+        check_protection(self.rare_values, self.rare_min_count)
+        check_budget(self.dp_epsilon, self.dp_delta)
+        if self.dp_epsilon is not None:
+            check_private_kind(self.kind_entry())
+
+    def train_config(self, n_rows: int | None = None) -> TrainConfig:
+        cfg = super().train_config(n_rows)
+        if self.dp_epsilon is None:
+            return cfg
+        return private_train_config(cfg, n_rows, self.epochs, self.batch_size)
+
+    def _budget(self, n_rows: int) -> Budget | None:
+        if self.dp_epsilon is None:
+            return None
+        return Budget.for_fit(float(self.dp_epsilon), self.dp_delta, n_rows, stats=True)
+
+    def _protection(self) -> Protection:
+        if self.budget_ is None:
+            return Protection(int(self.rare_min_count), self.rare_values)
+        eps, delta = self.budget_.part("statistics")
+        return Protection(int(self.rare_min_count), self.rare_values, eps, delta)
 
     def _check_data(self, data: pd.DataFrame, schema: TableSchema) -> None:
         if not isinstance(schema, TableSchema):
@@ -84,13 +132,16 @@ class TabularSynthesizer(Synthesizer):
             raise DataError(f"Only {len(data)} rows to fit on; synthgen needs at least {MIN_ROWS}.")
 
     def _training_data(self, data, schema, kind, seed):
-        self.transformer_ = TableTransformer(schema, numeric=self._numeric(kind), seed=seed)
+        self.transformer_ = TableTransformer(
+            schema, numeric=self._numeric(kind), seed=seed, protection=self._protection()
+        )
         matrix = self.transformer_.fit(data).transform(data)
         layout = Layout.from_transformer(self.transformer_)
         return matrix, {"layout": layout, "condition_columns": schema.condition_columns}
 
     def _after_fit(self, data: pd.DataFrame, schema: TableSchema) -> None:
-        self.generation_info_ = generation_info(data, schema)
+        self.generation_info_ = generation_info(data, schema, private=self.budget_ is not None)
+        self.privacy_ = privacy_record(self)
 
     # ------------------------------------------------------------------ sampling
     def iter_sample(
@@ -119,7 +170,7 @@ class TabularSynthesizer(Synthesizer):
         return {"condition_columns": self.model_.condition_columns}
 
     def _file_extra(self) -> dict[str, Any]:
-        return {"generation": self.generation_info_}
+        return {"generation": self.generation_info_, "privacy": self.privacy_}
 
     def _file_transformer(self):
         return self.transformer_.to_state()
@@ -134,23 +185,30 @@ class TabularSynthesizer(Synthesizer):
 
     def _restore_state(self, loaded: LoadedModel) -> None:
         self.generation_info_ = loaded.manifest.get("extra", {}).get("generation", {})
+        self.privacy_ = loaded.manifest.get("extra", {}).get("privacy")
 
 
-def generation_info(data: pd.DataFrame, schema: TableSchema) -> dict[str, Any]:
-    """What generation needs beyond the model: id styles and allowed fixed combinations."""
+def generation_info(
+    data: pd.DataFrame, schema: TableSchema, *, private: bool = False
+) -> dict[str, Any]:
+    """What generation needs beyond the model: id styles and allowed fixed combinations.
+
+    A private fit learns neither from the rows: ids are fresh tokens (a next integer would
+    tell the largest id) and fixed combinations are not enforced (the pairs seen are row
+    data)."""
     ids = {}
     for col in schema.columns:
         if col.type != "id" and not col.pii:
             continue
         values = data[col.name].dropna()
         numeric = pd.to_numeric(values.astype(str), errors="coerce")
-        if col.type == "id" and len(values) and numeric.notna().all():
+        if col.type == "id" and len(values) and numeric.notna().all() and not private:
             ids[col.name] = {"style": "int", "start": int(numeric.max()) + 1}
         else:
             ids[col.name] = {"style": "token", "prefix": col.name}
     combos = []
     for con in schema.constraints:
-        if isinstance(con, FixedCombinationsConstraint):
+        if isinstance(con, FixedCombinationsConstraint) and not private:
             seen = combination_keys(data, con.columns).unique()
             combos.append({"columns": con.columns, "values": [list(v) for v in seen]})
     return {"ids": ids, "fixed_combinations": combos, "n_train": int(len(data))}

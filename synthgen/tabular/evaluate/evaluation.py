@@ -18,7 +18,7 @@ from synthgen.core.jsonable import jsonable
 from synthgen.core.progress import progress_bar
 from synthgen.errors import UsageError, param
 from synthgen.schema import TableSchema
-from synthgen.tabular.evaluate import fidelity, privacy, utility
+from synthgen.tabular.evaluate import attacks, fidelity, privacy, utility
 from synthgen.tabular.evaluate.consistency import consistency
 from synthgen.tabular.evaluate.frames import Kind, column_kinds, prepare, subsample
 from synthgen.tabular.evaluate.validity import validate_synthetic
@@ -125,7 +125,10 @@ def _evaluate(real, synthetic, schema, holdout, target, kinds, max_rows, seed, v
     step("privacy")
     t0 = time.perf_counter()
     priv = privacy.privacy(real_f, syn_f, hold_f, kinds, _rng(seed, 6))
+    priv["attacks"] = attacks.attacks(real_f, syn_f, hold_f, kinds, target, _rng(seed, 7))
+    priv["rare_in_train"] = attacks.rare_values(real, raw_syn, kinds)
     timings["privacy"] = time.perf_counter() - t0
+    risks = priv["attacks"] or {}
 
     valid = None
     if validate:
@@ -152,6 +155,10 @@ def _evaluate(real, synthetic, schema, holdout, target, kinds, max_rows, seed, v
         "exact_copies": priv["exact_copies"],
         "dcr_share": priv["dcr_share"],
         "nndr": priv["nndr"],
+        "singling_out_risk": (risks.get("singling_out") or {}).get("risk"),
+        "linkability_risk": (risks.get("linkability") or {}).get("risk"),
+        "inference_risk": (risks.get("inference") or {}).get("risk"),
+        "rare_in_train": priv["rare_in_train"]["share"],
         "validity": None if valid is None else stats["successful"] / max(stats["evaluated"], 1),
         "valid": None if valid is None else valid["success"],
     }
@@ -172,6 +179,7 @@ def _evaluate(real, synthetic, schema, holdout, target, kinds, max_rows, seed, v
             "mmd_rows": fid["mmd"]["rows"],
             "detection_rows_per_side": det.get("rows"),
             "privacy_rows": priv.get("rows"),
+            "attack_rows": risks.get("rows"),
         },
         "summary": summary,
         "fidelity": fid,

@@ -26,11 +26,21 @@ GATES: GateTable = {
         "share of rows pairing values of dependent columns never seen together",
     ),
     "validity": ("validity", "share of GX expectations met (1 = all)"),
+    "singling_out_risk_max": ("singling_out_risk", "singling-out attack risk (0 = none)"),
+    "linkability_risk_max": ("linkability_risk", "linkability attack risk (0 = none)"),
+    "inference_risk_max": ("inference_risk", "attribute-inference attack risk (0 = none)"),
+    "rare_in_train_max": (
+        "rare_in_train",
+        "share of synthetic category values held by fewer than 5 training rows",
+    ),
 }
 NEEDS = {
     "tstr_ratio": f"{param('holdout')} or {param('target')}",
     "dcr_share": param("holdout"),
     "nndr": param("holdout"),
+    "singling_out_risk": param("holdout"),
+    "linkability_risk": param("holdout"),
+    "inference_risk": param("holdout"),
 }
 
 

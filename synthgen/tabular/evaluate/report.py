@@ -18,6 +18,7 @@ from synthgen.core.html import (
 )
 from synthgen.tabular.evaluate import plots
 from synthgen.tabular.evaluate.evaluation import Evaluation
+from synthgen.tabular.evaluate.report_privacy import attacks_html
 from synthgen.tabular.evaluate.verdict import EXPLAIN, verdict
 
 
@@ -197,6 +198,7 @@ def render_html(ev: Evaluation) -> str:
             "privacy panels",
         )
     )
+    parts += attacks_html(doc)
 
     parts.append("<h2>Validity (great-expectations suite from the schema)</h2>")
     if valid is None:

@@ -20,6 +20,14 @@ EXPLAIN = {
     "dcr_share": "share of synthetic rows closer to a training row than to a held-out real "
     "row (0.5 = no closer to training data than new real data)",
     "nndr": "median distance ratio to the two nearest training rows (near 1: not copied)",
+    "singling_out_risk": "attacker singles out one real person from the synthetic rows, "
+    "beyond what works on people the model never saw (0 = no risk)",
+    "linkability_risk": "attacker links two halves of a real person's record through the "
+    "synthetic rows, beyond the holdout's rate (0 = no risk)",
+    "inference_risk": "attacker guesses a real person's secret column from the synthetic rows, "
+    "beyond the holdout's rate (0 = no risk)",
+    "rare_in_train": "share of synthetic category values held by fewer than 5 training rows "
+    "(0 = no rare real value reproduced)",
     "validity": "share of the schema's checks the synthetic data passes (1 = all)",
     "valid": "whether every check passed",
 }

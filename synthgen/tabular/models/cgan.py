@@ -14,6 +14,7 @@ Row sampling by category is vectorised on the device: no per-row Python.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ from torch import nn
 
 from synthgen.core.trainable import update_average
 from synthgen.tabular.models.base import TabularModel
+from synthgen.tabular.models.cgan_private import private_step
 from synthgen.tabular.models.layout import Draw, Layout, apply_activations, cpu_bf16, sample_codes
 
 SAMPLE_SLICE_ROWS = 16_384  # rows per generator pass when sampling
@@ -128,6 +130,29 @@ class TabularCGAN(TabularModel):
         if self.ema is not None:
             self._ema_steps = tensors["ema_steps"].clone()
 
+    # --- differential privacy --------------------------------------------------------------
+    supports_privacy = True
+
+    def make_private(self) -> None:
+        """DP-SGD on the critic only (the generator learns through it: post-processing).
+        Each critic input is one row (no packing, which would put several rows in one
+        clipped gradient), the loss is the logistic GAN loss (Opacus cannot clip the gradient
+        penalty's second derivatives), one critic step per generator step, and real rows come
+        from the Poisson batch (no training-by-sampling index over the rows)."""
+        super().make_private()
+        self.config = dataclasses.replace(self.config, pac=1, discriminator_steps=1, gp_lambda=0.0)
+        self.critic = Critic(self.layout.dim + self.cond_dim, self.config.discriminator_dim, 1)
+        self.critic.to(self.device)
+
+    def private_optimizers(self) -> list[str]:
+        return ["critic"]
+
+    def private_modules(self, optimizer: str) -> list[nn.Module]:
+        return [self.critic]
+
+    def _private_step(self, real: torch.Tensor, optimizers) -> dict[str, float]:
+        return private_step(self, real, optimizers)
+
     @property
     def sampler(self) -> Generator:
         """The generator rows are drawn from: the weight average when there is one."""
@@ -167,6 +192,12 @@ class TabularCGAN(TabularModel):
         n_disc = len(self.layout.discrete)
         if n_disc == 0:
             return
+        width = max(d.width for d in self.layout.discrete)
+        self._freq_t = torch.zeros(n_disc, width, device=data.device)
+        for j, p in enumerate(self.freq):
+            self._freq_t[j, : len(p)] = p.to(data.device)
+        if self.private:
+            return
         cats = torch.stack(
             [data[:, d.start : d.start + d.width].argmax(1) for d in self.layout.discrete], 1
         )  # (n, n_disc)
@@ -186,12 +217,16 @@ class TabularCGAN(TabularModel):
             lf[j, : len(p)] = p.to(data.device)
         self._log_freq = lf
 
-    def _cond_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Sample (cond vector, column index, category) by log-frequency."""
+    def _cond_batch(
+        self, n: int, private: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sample (cond vector, column index, category) by log-frequency (by the noisy
+        frequency in a private fit, where real rows' conditions follow the data)."""
         dev = self._data.device
         n_disc = len(self.layout.discrete)
         col = torch.randint(0, n_disc, (n,), device=dev)
-        cat = torch.multinomial(self._log_freq[col], 1).squeeze(1)
+        table = self._freq_t if private else self._log_freq
+        cat = torch.multinomial(table[col], 1).squeeze(1)
         cond = torch.zeros(n, self.cond_dim, device=dev)
         offsets = torch.tensor(self.cond_offsets, device=dev)
         cond[torch.arange(n, device=dev), offsets[col] + cat] = 1.0
@@ -239,6 +274,8 @@ class TabularCGAN(TabularModel):
         return torch.stack(losses, 1).sum(1).mean()
 
     def train_step(self, batch, optimizers):
+        if self.private:
+            return self._private_step(batch, optimizers)
         n = batch.shape[0]
         dev = self._data.device
         has_cond = self.cond_dim > 0

@@ -8,6 +8,7 @@ estimation), which closes most of the gap between the VAE prior and the data.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,10 +18,12 @@ from torch import nn
 
 from synthgen.tabular.models.base import TabularModel
 from synthgen.tabular.models.layout import Draw, Layout, cpu_bf16, sample_codes
+from synthgen.tabular.models.vae_conditions import VAEConditions, merge_orders
 from synthgen.tabular.models.vae_prior import (
     condition_groups,
     fit_mixture,
     frequent_groups,
+    private_condition_pool,
     sample_active,
 )
 
@@ -71,7 +74,7 @@ class Decoder(nn.Module):
         return self.out(self.body(torch.cat([z, c], dim=1)))
 
 
-class TabularVAE(TabularModel):
+class TabularVAE(VAEConditions, TabularModel):
     """Conditional VAE over the transformed table."""
 
     kind = "vae"
@@ -91,7 +94,7 @@ class TabularVAE(TabularModel):
         self.scalar_pos = torch.tensor([b.start for b in scalars], dtype=torch.long)
         self.scalar_tanh = torch.tensor([b.activation == "tanh" for b in scalars], dtype=torch.bool)
         x_dim, c_dim = self.x_layout.dim, len(self.c_index)
-        self._value_order, self._code_order = _merge_orders(layout, set(condition_columns))
+        self._value_order, self._code_order = merge_orders(layout, set(condition_columns))
         self.encoder = Encoder(x_dim, c_dim, config)
         self.decoder = Decoder(x_dim, c_dim, len(self.scalar_pos), config)
         self.prior_active = torch.zeros(config.latent_dim, dtype=torch.bool)
@@ -105,6 +108,23 @@ class TabularVAE(TabularModel):
 
     def modules(self) -> dict[str, nn.Module]:
         return {"encoder": self.encoder, "decoder": self.decoder}
+
+    # --- differential privacy --------------------------------------------------------------
+    supports_privacy = True
+
+    def make_private(self) -> None:
+        """DP-SGD on encoder and decoder; a standard-normal prior (no mixture fitted to the
+        rows), condition vectors drawn from the transformer's noisy counts, and a fixed
+        decoder noise scale (Opacus clips per-sample gradients of layers only)."""
+        super().make_private()
+        self.config = dataclasses.replace(self.config, prior_components=0)
+        self.decoder.log_sigma.requires_grad_(False)
+
+    def private_optimizers(self) -> list[str]:
+        return ["vae"]
+
+    def private_modules(self, optimizer: str) -> list[nn.Module]:
+        return [self.encoder, self.decoder]
 
     def extra_state(self) -> dict[str, torch.Tensor]:
         return {
@@ -221,6 +241,10 @@ class TabularVAE(TabularModel):
         they are decoded with. Only active latent dimensions (mean KL above a floor) are
         modelled; collapsed ones keep the standard normal prior. Fits take seconds.
         """
+        if self.private:
+            pool, counts = private_condition_pool(self.layout, self.condition_columns)
+            self.c_pool, self.c_counts = pool.to(data.device), counts.to(data.device)
+            return
         pool, inverse, counts = condition_groups(data, self.c_index)
         self.c_pool, self.c_counts = pool.float(), counts.float()
         if self.config.prior_components <= 0:
@@ -342,71 +366,3 @@ class TabularVAE(TabularModel):
         values = torch.cat([x_values, c_values], 0)[self._value_order]
         codes = torch.cat([x_codes, c_codes], 0)[self._code_order]
         return Draw(values.T, codes.T)
-
-    def _condition_parts(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Condition vectors (packed in ``c_layout`` order) as scalar values and slots, one row
-        per span (transposed, like the decoder's output)."""
-        values, codes, offset = [], [], 0
-        for b in self.c_layout.blocks:
-            part = c[:, offset : offset + b.width]
-            if b.activation == "softmax":
-                codes.append(part.argmax(1))
-            else:
-                values.append(part[:, 0])
-            offset += b.width
-        n = len(c)
-        return (
-            torch.stack(values) if values else c.new_zeros(0, n),
-            torch.stack(codes) if codes else torch.zeros(0, n, dtype=torch.long, device=c.device),
-        )
-
-    def _sample_conditions(
-        self, n: int, fixed: dict[str, int], generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Condition vectors drawn from the training pool (restricted to rows matching
-        ``fixed``), and their pool indices (-1 where the vector is not from the pool)."""
-        index = torch.arange(len(self.c_pool))
-        counts = self.c_counts.cpu()
-        if fixed:
-            keep = torch.ones(len(self.c_pool), dtype=torch.bool)
-            offset = 0
-            for b in self.c_layout.blocks:
-                if b.column in fixed:
-                    keep &= self.c_pool[:, offset + fixed[b.column]].cpu() > 0.5
-                offset += b.width
-            index, counts = index[keep], counts[keep]
-            if len(index) == 0:
-                return self._fixed_vector(n, fixed), torch.full((n,), -1, dtype=torch.long)
-        pick = index[torch.multinomial(counts, n, replacement=True, generator=generator)]
-        return self.c_pool[pick.to(self.device)], pick
-
-    def _fixed_vector(self, n: int, fixed: dict[str, int]) -> torch.Tensor:
-        """Conditions never seen together in training: build the vector directly."""
-        c = torch.zeros(n, len(self.c_index), device=self.device)
-        offset = 0
-        for b in self.c_layout.blocks:
-            slot = fixed.get(b.column, 0)
-            c[:, offset + slot] = 1.0
-            offset += b.width
-        return c
-
-
-def _merge_orders(layout: Layout, condition_columns: set[str]) -> tuple[list[int], list[int]]:
-    """Where each scalar and each softmax span of ``layout`` sits in [x spans, c spans]: the
-    decoder makes the non-condition spans, the condition vector the rest."""
-    orders = []
-    for scalar in (True, False):
-        kept = [b for b in layout.blocks if (b.activation != "softmax") == scalar]
-        x = [b.column not in condition_columns for b in kept]
-        n_x = sum(x)
-        i_x = i_c = 0
-        order = []
-        for from_x in x:
-            if from_x:
-                order.append(i_x)
-                i_x += 1
-            else:
-                order.append(n_x + i_c)
-                i_c += 1
-        orders.append(order)
-    return orders[0], orders[1]

@@ -23,6 +23,11 @@ import pyarrow as pa
 from synthgen.dtypes import STRING_DTYPE
 from synthgen.schema import category_label
 from synthgen.tabular.transform.base import ColumnEncoder, Span, one_hot
+from synthgen.tabular.transform.private import (
+    RARE,
+    noisy_threshold,
+    private_categories,
+)
 
 OTHER = "<other>"
 
@@ -62,6 +67,8 @@ class CategoricalEncoder(ColumnEncoder):
         labels: list[str | None] = list(self.categories_)
         if self.grouped_:
             labels.append(self.other_label_)
+        if self.rare_:
+            labels.append(self.rare_label_)
         if self.has_missing_:
             labels.append(None)
         return labels
@@ -93,8 +100,12 @@ class CategoricalEncoder(ColumnEncoder):
         self._lookup.update({c: k for c in self.grouped_})
         self._index = pd.Index(list(self.categories_) + list(self.grouped_), dtype=object)
         self._slot_of = np.array(list(range(k)) + [k] * len(self.grouped_), dtype=np.int64)
-        self._values = pa.array([*self.categories_, *self.grouped_, None], type=pa.large_string())
+        rare = [self.rare_label_] if self.rare_ else []
+        self._values = pa.array(
+            [*self.categories_, *self.grouped_, *rare, None], type=pa.large_string()
+        )
         self._spans = [Span(self.column, len(self.counts_), "softmax", "category")]
+        self._rare_slot = k + bool(self.grouped_)
 
     # ------------------------------------------------------------------ hooks
     def _declared(self) -> list[str] | None:
@@ -102,14 +113,38 @@ class CategoricalEncoder(ColumnEncoder):
 
     def _fit(self, values: pd.Series, rng: np.random.Generator) -> None:
         labels, miss = self._labels(values)
-        counts = pd.Series(labels[~miss], dtype=object).value_counts()
         declared = self._declared()
-        if declared is not None:
-            extra = sorted(set(counts.index) - set(declared)) if self._keep_undeclared else []
-            cats = list(declared) + extra
+        prot = getattr(self, "protection", None)
+        rare_count = 0
+        if prot is not None and prot.private:
+            cats, freq, rare_count, n_missing = private_categories(
+                labels[~miss], int(miss.sum()), declared, self._keep_undeclared, prot, rng
+            )
+            has_missing = bool(self.spec.nullable)
+            self.rare_ = self._keep_undeclared  # always there: its presence says nothing
         else:
-            cats = sorted(counts.index)
-        freq = counts.reindex(cats, fill_value=0).to_numpy(dtype=np.int64)
+            counts = pd.Series(labels[~miss], dtype=object).value_counts()
+            if declared is not None:
+                extra = sorted(set(counts.index) - set(declared)) if self._keep_undeclared else []
+                cats = list(declared) + extra
+            else:
+                cats = sorted(counts.index)
+            freq = counts.reindex(cats, fill_value=0).to_numpy(dtype=np.int64)
+            if prot is not None and prot.min_count > 0 and self._keep_undeclared:
+                common = freq >= noisy_threshold(prot.min_count, rng)
+                rare_count = int(freq[~common].sum())
+                cats = [c for c, k in zip(cats, common, strict=True) if k]
+                freq = freq[common]
+            has_missing = bool(self.spec.nullable or miss.any())
+            n_missing = int(miss.sum())
+            self.rare_ = rare_count > 0
+        self.rare_mode_ = "sample"
+        if prot is not None and prot.rare_values == "placeholder" and declared is None:
+            self.rare_mode_ = "placeholder"
+        rare_label = RARE
+        while rare_label in cats:
+            rare_label = f"<{rare_label}>"
+        self.rare_label_ = rare_label
         cap = self.params["max_categories"]
         if len(cats) > cap:
             ranked = np.argsort(-freq, kind="stable")
@@ -124,12 +159,14 @@ class CategoricalEncoder(ColumnEncoder):
         while other in cats:
             other = f"<{other}>"
         self.other_label_ = other
-        self.has_missing_ = bool(self.spec.nullable or miss.any())
+        self.has_missing_ = has_missing
         slot_counts = list(freq[keep])
         if self.grouped_:
             slot_counts.append(int(self.grouped_counts_.sum()))
+        if self.rare_:
+            slot_counts.append(int(rare_count))
         if self.has_missing_:
-            slot_counts.append(int(miss.sum()))
+            slot_counts.append(n_missing)
         self.counts_ = np.asarray(slot_counts, dtype=np.int64)
         self._build()
 
@@ -141,7 +178,9 @@ class CategoricalEncoder(ColumnEncoder):
         slot = np.full(len(labels), -1, dtype=np.int64)
         if (~miss).any():
             pos = self._index.get_indexer(labels[~miss])
-            slot[~miss] = np.where(pos >= 0, self._slot_of[np.maximum(pos, 0)], -1)
+            unknown = self._rare_slot if self.rare_ else -1  # rare values train the rare slot
+            known = self._slot_of[np.maximum(pos, 0)] if len(self._slot_of) else unknown
+            slot[~miss] = np.where(pos >= 0, known, unknown)
         if self.has_missing_:
             slot[miss] = len(self.counts_) - 1
         return one_hot(slot, len(self.counts_))
@@ -157,6 +196,14 @@ class CategoricalEncoder(ColumnEncoder):
                 total = self.grouped_counts_.sum()
                 p = self.grouped_counts_ / total if total > 0 else None
                 index[other] = k + rng.choice(len(self.grouped_), size=len(other), p=p)
+        if self.rare_:
+            rare = np.flatnonzero(slot == self._rare_slot)
+            if len(rare) and self.rare_mode_ == "placeholder":
+                index[rare] = len(self._values) - 2
+            elif len(rare):  # one of the common categories, by frequency
+                common = self.counts_[:k].astype(float)
+                p = common / common.sum() if common.sum() > 0 else None
+                index[rare] = rng.choice(k, size=len(rare), p=p) if k else len(self._values) - 1
         if self.has_missing_:
             index[slot == len(self.counts_) - 1] = len(self._values) - 1
         return index
@@ -174,6 +221,9 @@ class CategoricalEncoder(ColumnEncoder):
             "grouped": list(self.grouped_),
             "other_label": self.other_label_,
             "has_missing": self.has_missing_,
+            "rare": self.rare_,
+            "rare_label": self.rare_label_,
+            "rare_mode": self.rare_mode_,
         }, {
             "counts": self.counts_,
             "grouped_counts": np.asarray(self.grouped_counts_, dtype=np.int64),
@@ -184,9 +234,14 @@ class CategoricalEncoder(ColumnEncoder):
         self.grouped_ = [str(c) for c in state["grouped"]]
         self.other_label_ = str(state["other_label"])
         self.has_missing_ = bool(state["has_missing"])
+        self.rare_ = bool(state.get("rare", False))  # files written before value protection
+        self.rare_label_ = str(state.get("rare_label", RARE))
+        self.rare_mode_ = str(state.get("rare_mode", "sample"))
+        if self.rare_mode_ not in ("sample", "placeholder"):
+            raise KeyError("rare_mode (sample or placeholder)")
         self.counts_ = np.asarray(arrays["counts"], dtype=np.int64)
         self.grouped_counts_ = np.asarray(arrays["grouped_counts"], dtype=np.int64)
-        width = len(self.categories_) + bool(self.grouped_) + self.has_missing_
+        width = len(self.categories_) + bool(self.grouped_) + self.rare_ + self.has_missing_
         if len(self.counts_) != width or len(self.grouped_counts_) != len(self.grouped_):
             raise KeyError("counts matching the categories")
         self._build()

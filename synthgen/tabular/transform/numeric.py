@@ -26,10 +26,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
 from synthgen.errors import DataError
 from synthgen.tabular.transform.base import ColumnEncoder, Span, one_hot
+from synthgen.tabular.transform.private import (
+    private_bounds,
+    private_quantiles,
+    protected_range,
+)
 
 NS_PER_S = 1_000_000_000
 DAY_S = 86_400
@@ -89,14 +93,22 @@ class NumericEncoder(ColumnEncoder):
     def _fit(self, values: pd.Series, rng: np.random.Generator) -> None:
         x, miss = self._to_float(values)
         obs = x[~miss]
+        prot = getattr(self, "protection", None)
+        if prot is not None and prot.private:
+            self._fit_private(obs, prot, rng)
+            return
         self.has_missing_ = bool(self.spec.nullable or miss.any())
         if len(obs) == 0:
             obs = np.zeros(1)
         lo, hi = float(obs.min()), float(obs.max())
+        if prot is not None and prot.min_count > 0:  # outliers are not reproduced
+            low, high = protected_range(obs, prot.min_count, rng)
+            lo, hi = max(lo, low), min(hi, high)
+            obs = np.clip(obs, lo, hi)
         if self.spec.min is not None:
-            lo = float(self.spec.min)
+            lo = max(float(self.spec.min), lo) if prot is not None else float(self.spec.min)
         if self.spec.max is not None:
-            hi = float(self.spec.max)
+            hi = min(float(self.spec.max), hi) if prot is not None else float(self.spec.max)
         if self.spec.type == "integer":
             lo, hi = float(math.ceil(lo)), float(math.floor(hi))
         self.low_, self.high_ = lo, hi
@@ -109,6 +121,34 @@ class NumericEncoder(ColumnEncoder):
                 self.resolution_ = 1
         self._fit_values(obs, rng)
         self._build_spans()
+
+    def _fit_private(self, obs: np.ndarray, prot, rng: np.random.Generator) -> None:
+        """Differentially private statistics: the schema's range or noisy bounds (half the
+        column's budget), then a noisy quantile table; missing values are modelled when the
+        schema says the column is nullable."""
+        eps = float(prot.epsilon)
+        self.has_missing_ = bool(self.spec.nullable)
+        lo, hi = self.spec.min, self.spec.max
+        if lo is None or hi is None:
+            eps = eps / 2
+            low, high = private_bounds(obs, eps, prot.min_count, rng)
+            lo = low if lo is None else float(lo)
+            hi = high if hi is None else float(hi)
+        lo, hi = float(lo), float(hi)
+        if self.spec.type == "integer":
+            lo, hi = float(math.ceil(lo)), float(math.floor(hi))
+        hi = max(hi, lo)
+        self.low_, self.high_ = lo, hi
+        self.resolution_ = 0
+        if self.spec.type == "datetime":
+            fmt = self.spec.format or ""
+            self.resolution_ = DAY_S if fmt and "%H" not in fmt else 1
+        integer = self.spec.type == "integer"
+        self._fit_private_values(private_quantiles(obs, lo, hi, eps, 100, integer, rng))
+        self._build_spans()
+
+    def _fit_private_values(self, quantiles: np.ndarray) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has no private fit")
 
     def _build_spans(self) -> None:
         self._spans = self._value_spans()
@@ -346,62 +386,3 @@ class ModeSpecificEncoder(NumericEncoder):
             == state["n_modes"]
         ):
             raise KeyError("mode arrays of one length")
-
-
-class QuantileEncoder(NumericEncoder):
-    """Quantile-to-normal: one linear span, ``z = Phi^-1(F(x))`` with F a fitted quantile table."""
-
-    kind = "quantile"
-    EPS = 1e-6  # u in [0, 1] is squeezed to [EPS, 1 - EPS] so z stays within about +-4.75
-
-    def __init__(self, spec, *, n_quantiles: int = 1000) -> None:
-        if n_quantiles < 2:
-            raise ValueError("n_quantiles must be at least 2")
-        super().__init__(spec, n_quantiles=n_quantiles)
-
-    def _fit_values(self, obs: np.ndarray, rng: np.random.Generator) -> None:
-        nq = int(min(self.params["n_quantiles"], len(obs)))
-        q = np.quantile(obs, np.linspace(0.0, 1.0, nq)) if nq > 1 else obs[:1].astype(float)
-        self.quantiles_ = np.maximum.accumulate(q)
-
-    @property
-    def _refs(self) -> np.ndarray:
-        return (
-            np.linspace(0.0, 1.0, len(self.quantiles_))
-            if len(self.quantiles_) > 1
-            else np.array([0.5])
-        )
-
-    def _value_spans(self) -> list[Span]:
-        return [Span(self.column, 1, "linear", "value")]
-
-    def _missing_fill(self) -> np.ndarray:
-        return np.zeros(1, dtype=np.float32)
-
-    def _encode(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        q, refs = self.quantiles_, self._refs
-        x = np.clip(obs, q[0], q[-1])
-        # average of the forward and backward interpolation: a run of equal quantiles (a point
-        # mass) maps to the middle of its run, so decoding gives back exactly that value
-        u = 0.5 * (np.interp(x, q, refs) - np.interp(-x, -q[::-1], -refs[::-1]))
-        z = ndtri(self.EPS + (1.0 - 2.0 * self.EPS) * u)
-        return z.reshape(-1, 1)
-
-    def _decode(self, value: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        u = (ndtr(value) - self.EPS) / (1.0 - 2.0 * self.EPS)
-        q = self.quantiles_
-        if len(q) < 2:
-            return np.full(len(u), q[0])
-        # the references are an even grid: the interval is found by arithmetic, no search
-        pos = np.clip(u, 0.0, 1.0) * (len(q) - 1)
-        i = np.minimum(pos.astype(np.intp), len(q) - 2)
-        lo = q[i]
-        return lo + (pos - i) * (q[i + 1] - lo)
-
-    def _values_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {}, {"quantiles": self.quantiles_}
-
-    def _set_values_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.quantiles_ = np.asarray(arrays["quantiles"], dtype=np.float64)
-        if len(self.quantiles_) < 1:
-            raise KeyError("quantiles (non-empty)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,7 +14,9 @@ from synthgen.schema import ColumnSpec, TableSchema
 from synthgen.tabular.transform.base import ColumnEncoder, Span, split_spans
 from synthgen.tabular.transform.binned import BinnedEncoder
 from synthgen.tabular.transform.categorical import BooleanEncoder, CategoricalEncoder
-from synthgen.tabular.transform.numeric import ModeSpecificEncoder, QuantileEncoder
+from synthgen.tabular.transform.numeric import ModeSpecificEncoder
+from synthgen.tabular.transform.private import Protection
+from synthgen.tabular.transform.quantile import QuantileEncoder
 
 STATE_FORMAT = 1
 NumericMethod = Literal["mode", "quantile", "binned"]
@@ -62,6 +65,9 @@ class TableTransformer:
     n_bins:         most bins per numeric column ("binned").
     seed:           seeds fitting, the per-row mode sampling in ``transform`` and the sampling
                     within "other" slots in ``inverse_transform`` when no ``rng`` is given.
+    protection:     value protection and differential privacy of what ``fit`` learns
+                    (``transform/private.py``; a DP budget is split evenly over the columns).
+                    Not part of the state: what it changed is.
 
     id columns are not modelled (the generator creates fresh ids); ``inverse_transform`` returns
     the other columns, in schema order.
@@ -78,6 +84,7 @@ class TableTransformer:
         n_quantiles: int = 1000,
         n_bins: int = 100,
         seed: int = 0,
+        protection: Protection | None = None,
     ) -> None:
         self.schema = schema
         self.numeric = numeric
@@ -87,6 +94,7 @@ class TableTransformer:
         self.n_quantiles = n_quantiles
         self.n_bins = n_bins
         self.seed = seed
+        self.protection = protection
 
     # ------------------------------------------------------------------ fitting
     def _params(self) -> dict[str, Any]:
@@ -137,7 +145,14 @@ class TableTransformer:
         encoders: dict[str, ColumnEncoder] = {}
         for i, spec in enumerate(specs):
             rng = np.random.default_rng([self.seed, 0, i])
-            encoders[spec.name] = self._make_encoder(spec).fit(df[spec.name], rng)
+            enc = self._make_encoder(spec)
+            if self.protection is not None:
+                enc.protection = self.protection.per_column(len(specs))
+                if spec.name in self.schema.condition_columns and not enc.protection.private:
+                    # condition columns (class labels) stay exact: a rare class is what
+                    # oversampling and conditional generation exist for
+                    enc.protection = dataclasses.replace(enc.protection, min_count=0)
+            encoders[spec.name] = enc.fit(df[spec.name], rng)
         self._set_encoders(encoders)
         return self
 
