@@ -105,9 +105,7 @@ class Synthesizer(Estimator):
         privacy = None
         if self.budget_ is not None:
             eps, delta = self.budget_.part("sgd")
-            privacy = DPTraining.plan(
-                eps, delta, len(data), train_cfg.batch_size, train_cfg.epochs
-            )
+            privacy = DPTraining.plan(eps, delta, len(data), train_cfg.batch_size, train_cfg.epochs)
         started = time.perf_counter()
         with self._compute(device):
             arrays, network_args = self._training_data(data, schema, kind, seed)

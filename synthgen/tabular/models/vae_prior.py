@@ -98,9 +98,7 @@ def private_condition_pool(layout, condition_columns: list[str], limit: int = 10
         counts = torch.tensor(d.counts, dtype=torch.float32).clamp_min(0)
         p = counts / counts.sum() if counts.sum() > 0 else torch.full_like(counts, 1 / len(counts))
         eye = torch.eye(d.width)
-        pool = torch.cat(
-            [pool.repeat_interleave(d.width, 0), eye.repeat(len(pool), 1)], dim=1
-        )
+        pool = torch.cat([pool.repeat_interleave(d.width, 0), eye.repeat(len(pool), 1)], dim=1)
         weight = (weight.unsqueeze(1) * p.unsqueeze(0)).reshape(-1)
         if len(weight) > limit:
             top = torch.argsort(weight, descending=True)[:limit]
