@@ -115,6 +115,12 @@ class TabularSynthesizer(Synthesizer):
         first, end = blocks if blocks is not None else (0, None)
         return sampler.chunks(n, chunk_rows, first_block=first, end_block=end)
 
+    def check_conditions(self, conditions: dict[str, Any] | None, *, seed: int) -> None:
+        """Refuse unknown conditions, and ones too few candidate rows meet, without drawing
+        any output row (what ``iter_sample`` refuses before its first chunk)."""
+        self._check_fitted()
+        Sampler(self, conditions or {}, seed=seed).probe()
+
     @property
     def block_rows(self) -> int:
         """Rows per block of block-seeded generation."""
