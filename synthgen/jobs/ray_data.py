@@ -201,8 +201,11 @@ def score_parquet_to_folder(
                 scored.write_parquet(str(tmp))
             except Exception as err:  # a worker's error arrives wrapped in Ray's
                 raise _unwrapped(err) from None
+    import pyarrow.compute as pc
+
     flags = pads.dataset(str(output), format="parquet").to_table(columns=[FLAG]).column(FLAG)
-    return {"rows": rows, "flagged": int(flags.true_count), "threshold": t, "rule": rule}
+    flagged = int(pc.sum(flags).as_py() or 0)
+    return {"rows": rows, "flagged": flagged, "threshold": t, "rule": rule}
 
 
 def _unwrapped(err: BaseException) -> BaseException:

@@ -27,15 +27,9 @@ def _cli(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-@pytest.fixture(scope="module")
-def single(models_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("single") / "one.parquet"
-    result = _cli("generate", models_dir / "census.synth", "-n", ROWS, "-o", out, "-q")
-    assert result.exit_code == 0, result.output
-    return pd.read_parquet(out)
-
-
-def test_sharded_equals_one_process_and_resumes(models_dir, single, tmp_path):
+def test_sharded_equals_one_process_and_resumes(models_dir, two_block_rows, tmp_path):
+    assert two_block_rows[0] == ROWS
+    single = two_block_rows[1]
     model = models_dir / "census.synth"
     out = tmp_path / "ds"
     args = ("generate", model, "-n", ROWS, "--shards", 2, "--workers", 2, "-o", out, "-q")
