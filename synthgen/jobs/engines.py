@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import socket
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -115,7 +116,7 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
         start.update(options)
     try:
         ray.init(**start)
-    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
+    except Exception as err:  # Ray's own errors vary by version: worded, not a traceback
         where = f"at {address}" if address else "on this machine"
         raise GenerationError(f"Ray could not be started {where}: {_first_line(err)}") from None
     try:
@@ -157,13 +158,29 @@ def run_local(
                 results.append(result)
                 done(result)
     except BrokenProcessPool:
+        _stop(pool)
         raise GenerationError(
             "A worker process ended abruptly (killed, or out of memory); the shards it had "
             "finished are kept. Run the same command again to resume."
         ) from None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:  # a failed shard, Ctrl-C, SIGTERM: the others stop now
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
     return results
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the running workers (their temp files are
+    removed by the caller)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=10)
 
 
 def run_ray(
@@ -173,7 +190,8 @@ def run_ray(
     done: Callable[[dict], None],
 ) -> list[dict[str, Any]]:
     """One Ray task per shard (retried by Ray when its worker dies)."""
-    with ray_session(address, num_cpus=workers) as ray:
+    with ray_session(address, num_cpus=workers) as ray, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the library's notices, not the user's business
         remote = ray.remote(num_cpus=1, max_retries=3)(write_shard)
         pending = [remote.remote(task) for task in tasks]
         results = []

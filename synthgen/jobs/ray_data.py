@@ -48,11 +48,13 @@ def _estimator(blob: bytes, role: str) -> Any:
 
 def quiet_ray_data(ray: Any) -> None:
     """No progress bars or execution logs from Ray Data on the terminal; rows kept in order."""
-    from ray.data import DataContext
+    with warnings.catch_warnings():  # Ray Data's own deprecation notices
+        warnings.simplefilter("ignore")
+        from ray.data import DataContext
 
-    ctx = DataContext.get_current()
-    ctx.enable_progress_bars = False
-    ctx.execution_options.preserve_order = True
+        ctx = DataContext.get_current()
+        ctx.enable_progress_bars = False
+        ctx.execution_options.preserve_order = True
     for name in ("ray.data", "ray"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -85,7 +87,9 @@ def synthetic_dataset(
         "conditions": conditions,
         "seed": seed,
     }
-    index = ray.data.range(blocks, override_num_blocks=blocks)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        index = ray.data.range(blocks, override_num_blocks=blocks)
     return index.map_batches(
         _make_blocks, batch_size=1, batch_format="numpy", fn_kwargs=kwargs, num_cpus=1
     )
@@ -192,7 +196,8 @@ def score_parquet_to_folder(
     t, rule = det.resolve_threshold(contamination=contamination, threshold=threshold)
     ins = [data, Path(model)]
     check_output(output, overwrite=overwrite, inputs=ins, directory=True)
-    with ray_session(ray_address) as ray:
+    with ray_session(ray_address) as ray, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the library's notices, not the user's business
         quiet_ray_data(ray)
         dataset = ray.data.read_parquet(str(data), file_extensions=["parquet"])
         scored = score_dataset(dataset, model, threshold=t, only_flagged=only_flagged)

@@ -113,10 +113,14 @@ def generate_shards(
             result.pop("sample", None)
             advance(result["rows"])
 
-        if engine == "ray":
-            results = run_ray(tasks, ray_address, workers, done)
-        else:
-            results = run_local(tasks, workers, done)
+        try:
+            if engine == "ray":
+                results = run_ray(tasks, ray_address, workers, done)
+            else:
+                results = run_local(tasks, workers, done)
+        except BaseException:  # shards already written stay (complete) for a re-run
+            _remove_temp_files(out)
+            raise
     files = sorted([*kept.values(), *results], key=lambda e: e["index"])
     validation = None
     if validator is not None:
@@ -155,8 +159,7 @@ def _survey(out: Path, identity: dict, plan: list, overwrite: bool) -> dict[int,
     ``overwrite``); left-over temp files of a killed run are removed."""
     import pyarrow.parquet as pq
 
-    for stale in out.glob(".part-*.tmp"):
-        stale.unlink(missing_ok=True)
+    _remove_temp_files(out)
     listed: dict[str, str] | None = None
     manifest_path = out / MANIFEST
     if manifest_path.exists():
@@ -201,6 +204,12 @@ def _survey(out: Path, identity: dict, plan: list, overwrite: bool) -> dict[int,
             "sha256": digest,
         }
     return kept
+
+
+def _remove_temp_files(out: Path) -> None:
+    """Temp files of shards whose writer was stopped before it could remove them."""
+    for stale in out.glob(".part-*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def _read_manifest(path: Path) -> dict:

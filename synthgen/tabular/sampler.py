@@ -56,7 +56,8 @@ class Sampler:
         self.info = synth.generation_info_ or {}
         self.seed = seed
         self.block_rows = TABLE_BLOCK_ROWS
-        self.fixed, self.rejected = self._resolve_conditions(conditions)
+        # one order for a set of conditions: the rows do not depend on how they were listed
+        self.fixed, self.rejected = self._resolve_conditions(dict(sorted(conditions.items())))
         self._combos = [
             FixedCombination(c["columns"], c["values"])
             for c in self.info.get("fixed_combinations", [])
