@@ -44,8 +44,6 @@ def _cli(args: list[str]) -> tuple[float, float]:
     """``synthgen ARGS`` in a fresh process: wall seconds and the tree's largest RSS (MB)."""
     cmd = [sys.executable, "-c", _MEASURE, sys.executable, "-m", "synthgen", *args, "--quiet"]
     out = subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
-    if out.stderr.strip():
-        print(out.stderr.strip(), file=sys.stderr)
     wall, rss = out.stdout.split()[-2:]
     return float(wall), float(rss)
 

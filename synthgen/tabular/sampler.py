@@ -27,8 +27,8 @@ from synthgen.core.blocks import (
     block_generators,
     block_length,
     n_blocks,
+    next_piece,
     probe_generators,
-    table_pieces,
 )
 from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import GenerationError, UsageError, param
@@ -230,12 +230,12 @@ class Sampler:
         rng, torch_gen = block_generators(self.seed, index)
         budget = want * MAX_ATTEMPT_FACTOR + PROBE_ROWS if self.needs_filter else want
         pieces: list[pd.DataFrame] = []
-        have = drawn = 0
-        for size in table_pieces(budget):
-            if have >= want:
-                break
+        have = drawn = step = 0
+        while have < want and drawn < budget:
+            size = next_piece(step, have, drawn, self.block_rows)
             batch = self._draw(size, rng, torch_gen)
             drawn += size
+            step += 1
             if self.needs_filter:
                 batch = self._accept(batch)
             pieces.append(batch)
