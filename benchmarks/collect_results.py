@@ -30,6 +30,10 @@ SECTIONS = [
     ("transformer_speed", "Reversible transformer speed (`benchmarks/transformer_speed.py`)"),
     ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),
+    (
+        "scale",
+        "Generation at scale: one process, sharded, on Ray (`benchmarks/scale.py`, issue 15)",
+    ),
     ("images", "Image models on MNIST10k (`benchmarks/images.py`)"),
     ("anomaly", "Anomaly screening on ADBench, both protocols (`benchmarks/anomaly.py`)"),
     (

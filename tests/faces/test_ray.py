@@ -40,7 +40,7 @@ def _cli(*args):
 def test_ray_shards_and_dataset_equal_one_process(local_ray, models_dir, two_block_rows, tmp_path):
     from synthgen import synthetic_dataset
 
-    rows, single = two_block_rows
+    rows, single, _ = two_block_rows
     model = models_dir / "census.synth"
     out = tmp_path / "ds"
     result = _cli("generate", model, "-n", rows, "--shards", 2, "--engine", "ray", "-o", out, "-q")

@@ -8,6 +8,7 @@ import json
 import sys
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -28,8 +29,10 @@ def _cli(*args):
 
 
 def test_sharded_equals_one_process_and_resumes(models_dir, two_block_rows, tmp_path):
-    assert two_block_rows[0] == ROWS
-    single = two_block_rows[1]
+    rows, single, path = two_block_rows
+    assert rows == ROWS
+    recorded = json.loads(pq.read_schema(path).metadata[b"synthgen.generation"])
+    assert recorded == {"seed": 0, "block_rows": TABLE_BLOCK_ROWS, "rows": ROWS, "conditions": {}}
     model = models_dir / "census.synth"
     out = tmp_path / "ds"
     args = ("generate", model, "-n", ROWS, "--shards", 2, "--workers", 2, "-o", out, "-q")
