@@ -146,6 +146,16 @@ class Sampler:
 
     # --- drawing -------------------------------------------------------------------------------
     def _draw(self, n: int, rng: np.random.Generator, torch_gen) -> pd.DataFrame:
+        return self._draw_repaired(n, rng, torch_gen)[0]
+
+    def _draw_accepted(self, n: int, rng: np.random.Generator, torch_gen) -> pd.DataFrame:
+        """``n`` candidate rows, those that meet the conditions and constraints kept."""
+        df, repaired = self._draw_repaired(n, rng, torch_gen)
+        return self._accept(df, repaired)
+
+    def _draw_repaired(
+        self, n: int, rng: np.random.Generator, torch_gen
+    ) -> tuple[pd.DataFrame, list[np.ndarray]]:
         sample_draw = getattr(self.model, "sample_draw", None)
         if sample_draw is None:  # a model that only makes the one-hot matrix
             matrix = self.model.sample(n, self.fixed, torch_gen).cpu().numpy()
@@ -155,11 +165,13 @@ class Sampler:
             df = self.transformer.inverse_transform_parts(
                 draw.values.cpu().numpy(), draw.codes.cpu().numpy(), rng=rng
             )
+        repaired = []
         for combo in self._combos:
-            df = combo.repair(df)
-        return df
+            df, valid = combo.repair_valid(df)
+            repaired.append(valid)
+        return df, repaired
 
-    def _accept(self, df: pd.DataFrame) -> pd.DataFrame:
+    def _accept(self, df: pd.DataFrame, repaired: list[np.ndarray] | None = None) -> pd.DataFrame:
         keep = np.ones(len(df), dtype=bool)
         for name, value in self.rejected.items():
             col = df[name]
@@ -173,8 +185,8 @@ class Sampler:
                 ok = (low < high) if con.strict else (low <= high)
                 ok = ok.fillna(True).to_numpy(dtype=bool)  # a missing side cannot violate
                 keep &= ok
-        for combo in self._combos:
-            keep &= combo.accept(df)
+        for i, combo in enumerate(self._combos):
+            keep &= combo.accept(df, repaired[i] if repaired else None)
         return df[keep]
 
     def _clip(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -209,7 +221,7 @@ class Sampler:
         stream of its own, so the blocks' rows do not depend on it)."""
         if not self.needs_filter or self._probed:
             return
-        probe = self._accept(self._draw(PROBE_ROWS, *probe_generators(self.seed)))
+        probe = self._draw_accepted(PROBE_ROWS, *probe_generators(self.seed))
         rate = len(probe) / PROBE_ROWS
         if rate * MAX_ATTEMPT_FACTOR < 1:
             raise GenerationError(
@@ -233,11 +245,12 @@ class Sampler:
         have = drawn = step = 0
         while have < want and drawn < budget:
             size = next_piece(step, have, drawn, self.block_rows)
-            batch = self._draw(size, rng, torch_gen)
+            if self.needs_filter:
+                batch = self._draw_accepted(size, rng, torch_gen)
+            else:
+                batch = self._draw(size, rng, torch_gen)
             drawn += size
             step += 1
-            if self.needs_filter:
-                batch = self._accept(batch)
             pieces.append(batch)
             have += len(batch)
         if have < want:
