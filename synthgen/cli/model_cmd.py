@@ -224,6 +224,11 @@ def generate(
             "--engine, --ray-address and --workers apply to a sharded run; add --shards K.",
             param_hint="--shards",
         )
+    if shards is not None and device not in ("auto", "cpu"):
+        raise typer.BadParameter(
+            "a sharded run computes on CPU workers; leave out --device or give cpu.",
+            param_hint="--device",
+        )
     if shards is not None:
         _generate_shards(
             model,

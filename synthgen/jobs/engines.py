@@ -140,7 +140,7 @@ def run_local(
     results = []
     if count == 1:  # nothing to run beside it: here, without a process to start
         for task in tasks:
-            result = write_shard({**task, "threads": None})
+            result = write_shard(task)
             results.append(result)
             done(result)
         return results

@@ -30,6 +30,7 @@ from synthgen.core.blocks import (
     next_piece,
     probe_generators,
 )
+from synthgen.device import thread_limit
 from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import GenerationError, UsageError, param
 from synthgen.schema import (
@@ -243,16 +244,16 @@ class Sampler:
         budget = want * MAX_ATTEMPT_FACTOR + PROBE_ROWS if self.needs_filter else want
         pieces: list[pd.DataFrame] = []
         have = drawn = step = 0
-        while have < want and drawn < budget:
-            size = next_piece(step, have, drawn, self.block_rows)
-            if self.needs_filter:
-                batch = self._draw_accepted(size, rng, torch_gen)
-            else:
-                batch = self._draw(size, rng, torch_gen)
-            drawn += size
-            step += 1
-            pieces.append(batch)
-            have += len(batch)
+        # one CPU thread for the draws: a matrix product split over more threads may round its
+        # last bits differently, and a slot drawn at a boundary then differs (about one row in
+        # millions); one thread gives the same rows in any process and any pool
+        with thread_limit(1 if self.synth.model_.device.type == "cpu" else None):
+            while have < want and drawn < budget:
+                batch, size = self._step(step, have, drawn, rng, torch_gen)
+                drawn += size
+                step += 1
+                pieces.append(batch)
+                have += len(batch)
         if have < want:
             raise GenerationError(
                 f"Generation stopped in block {index} (rows from {index * self.block_rows}) "
@@ -263,6 +264,12 @@ class Sampler:
         merged = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
         out = self._clip(merged.iloc[:want].reset_index(drop=True))
         return self._add_fresh_columns(out, index * self.block_rows)
+
+    def _step(self, step, have, drawn, rng, torch_gen) -> tuple[pd.DataFrame, int]:
+        size = next_piece(step, have, drawn, self.block_rows)
+        if self.needs_filter:
+            return self._draw_accepted(size, rng, torch_gen), size
+        return self._draw(size, rng, torch_gen), size
 
     def chunks(
         self,
