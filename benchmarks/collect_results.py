@@ -31,6 +31,10 @@ SECTIONS = [
     ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),
     (
+        "scale",
+        "Generation at scale: one process, sharded, on Ray (`benchmarks/scale.py`, issue 15)",
+    ),
+    (
         "images",
         "Image models on MNIST10k and real RGB patches, judged by three independent classifiers "
         "(`benchmarks/images.py`)",

@@ -26,6 +26,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_schema": ("synthgen.schema", "load_schema"),
     "infer_schema": ("synthgen.tabular.infer", "infer_schema"),
     "read_table": ("synthgen.tabular.io", "read_table"),
+    # with synthgen[ray]: pipelines that stay in Ray
+    "synthetic_dataset": ("synthgen.jobs.ray_data", "synthetic_dataset"),
+    "score_dataset": ("synthgen.jobs.ray_data", "score_dataset"),
 }
 
 __all__ = ["__version__", *_LAZY]

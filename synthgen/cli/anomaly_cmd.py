@@ -162,6 +162,24 @@ def score_cmd(
         int, typer.Option("--chunk-rows", min=1, metavar="N", help="Rows read and scored at once.")
     ] = 50_000,
     device: Device = "auto",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            metavar="local|ray",
+            help="ray: score a Parquet file or dataset folder with Ray Data into the Parquet "
+            "dataset folder OUT (needs synthgen[ray]; no --report, no input_row).",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDR",
+            help="With --engine ray: the cluster (default: RAY_ADDRESS, else a local Ray).",
+            show_default=False,
+        ),
+    ] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
@@ -176,8 +194,23 @@ def score_cmd(
       synthgen anomalies score test.csv --model detector.synth --contamination 0.01 \\
           --only-flagged -o flagged.csv --report screening.html
     """
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"'{engine}' is not local or ray.", param_hint="--engine")
+    if engine == "ray" and report is not None:
+        raise typer.BadParameter(
+            "--engine ray writes a Parquet dataset of scored rows, not a report; leave out "
+            "--report, or score with --engine local.",
+            param_hint="--report",
+        )
+    if engine != "ray" and ray_address is not None:
+        raise typer.BadParameter("applies to --engine ray only.", param_hint="--ray-address")
     require_file(data, "Data file")  # cheap checks first: the heavy imports take seconds
     require_file(model, "Model file")
+    if engine == "ray":
+        _score_on_ray(
+            data, model, output, contamination, threshold, only_flagged, overwrite, ray_address
+        )
+        return
     from synthgen.jobs.screen import score_to_file
 
     suffix = data.suffix if data.suffix and not data.is_dir() and data.suffix != ".npz" else ".csv"
@@ -200,6 +233,30 @@ def score_cmd(
         f"Scored {summary.rows:,} rows: {summary.flagged:,} flagged ({share:.2f} %) above "
         f"threshold {summary.threshold:.6g} ({summary.threshold_rule}); wrote {output}"
         + (f" and {report}." if report else "."),
+        err=True,
+    )
+
+
+def _score_on_ray(
+    data, model, output, contamination, threshold, only_flagged, overwrite, ray_address
+) -> None:
+    from synthgen.jobs.ray_data import score_parquet_to_folder
+
+    output = output or data.with_name(f"{data.stem}.scored")
+    done = score_parquet_to_folder(
+        data,
+        model,
+        output,
+        contamination=contamination,
+        threshold=threshold,
+        only_flagged=only_flagged,
+        overwrite=overwrite,
+        ray_address=ray_address,
+    )
+    share = 100 * done["flagged"] / done["rows"] if done["rows"] else 0.0
+    typer.echo(
+        f"Scored {done['rows']:,} rows on Ray: {done['flagged']:,} flagged ({share:.2f} %) "
+        f"above threshold {done['threshold']:.6g} ({done['rule']}); wrote {output}/.",
         err=True,
     )
 

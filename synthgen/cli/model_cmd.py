@@ -209,13 +209,53 @@ def generate(
         ),
     ] = None,
     device: Device = "auto",
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            metavar="K",
+            help="Write a Parquet dataset: OUT is a folder of K files (whole blocks of "
+            "65,536 rows each) and a manifest written last. Re-running resumes.",
+            show_default=False,
+        ),
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            metavar="local|ray",
+            help="With --shards: processes on this machine (local, the default) or one Ray "
+            "task per shard (ray; needs synthgen[ray]).",
+            show_default=False,
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDR",
+            help="With --engine ray: the cluster (default: RAY_ADDRESS, else a local Ray "
+            "started for the run).",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="With --shards: at most N shards at once (default: the CPU count).",
+            show_default=False,
+        ),
+    ] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
     """Generate synthetic rows (or images) from a model file, streamed to disk.
 
     Every row meets the conditions: exactly for the model's condition columns, by bounded
-    rejection for others.
+    rejection for others. Rows are made in blocks of 65,536, each from its own random stream,
+    so the same model, seed and conditions give the same rows however many shards make them.
 
     \b
     Examples:
@@ -226,6 +266,32 @@ def generate(
         raise typer.BadParameter(
             f"'{fmt}' is not one of {', '.join(FORMATS)}.", param_hint="--format"
         )
+    if shards is None and (engine is not None or ray_address is not None or workers is not None):
+        raise typer.BadParameter(
+            "--engine, --ray-address and --workers apply to a sharded run; add --shards K.",
+            param_hint="--shards",
+        )
+    if shards is not None and device not in ("auto", "cpu"):
+        raise typer.BadParameter(
+            "a sharded run computes on CPU workers; leave out --device or give cpu.",
+            param_hint="--device",
+        )
+    if shards is not None:
+        _generate_shards(
+            model,
+            rows,
+            output,
+            condition,
+            seed,
+            fmt,
+            shards,
+            engine,
+            ray_address,
+            workers,
+            overwrite,
+            quiet,
+        )
+        return
     require_file(model, "Model file")  # cheap checks first: the heavy imports take seconds
     if output is not None:
         check_output(output, overwrite=overwrite, inputs=[model], directory=fmt == "png")
@@ -246,6 +312,51 @@ def generate(
     )
     what = "images" if result["format"] in ("npz", "png") else "rows"
     console.print(f"[green]wrote[/] {result['rows']} {what} to {output} ({result['format']})")
+
+
+def _generate_shards(
+    model,
+    rows,
+    output,
+    condition,
+    seed,
+    fmt,
+    shards,
+    engine,
+    ray_address,
+    workers,
+    overwrite,
+    quiet,
+) -> None:
+    if fmt not in (None, "parquet"):
+        raise typer.BadParameter(
+            "a sharded run writes Parquet files; leave out --format or give parquet.",
+            param_hint="--format",
+        )
+    if engine is not None and engine not in ("local", "ray"):
+        raise typer.BadParameter(f"'{engine}' is not local or ray.", param_hint="--engine")
+    require_file(model, "Model file")
+    from synthgen.jobs.conditions import parse_conditions
+    from synthgen.jobs.shards import generate_shards
+
+    out = output or Path(f"{model.stem}.synthetic")
+    manifest = generate_shards(
+        model,
+        rows,
+        out,
+        shards=shards,
+        engine=engine or "local",
+        ray_address=ray_address,
+        conditions=parse_conditions(condition),
+        seed=seed,
+        workers=workers,
+        overwrite=overwrite,
+        progress=not quiet,
+    )
+    console.print(
+        f"[green]wrote[/] {manifest['rows']} rows to {out}/ ({len(manifest['files'])} Parquet "
+        f"files, blocks of {manifest['block_rows']} rows, manifest {out}/_manifest.json)"
+    )
 
 
 def demo(

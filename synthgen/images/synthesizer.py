@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 import synthgen.images.models  # noqa: F401  (registers the image generator kinds)
+from synthgen.core.blocks import IMAGE_BLOCK_ROWS, block_generators, block_length, n_blocks
 from synthgen.core.kinds import register_estimator
 from synthgen.core.modelfile import LoadedModel
 from synthgen.core.synthesizer import Synthesizer
@@ -107,25 +108,29 @@ class ImageSynthesizer(Synthesizer):
     def _chunks(
         self, n: int, fixed: int | None, seed: int | None, chunk_rows: int
     ) -> Iterator[ImageSet]:
-        gen = torch.Generator(device="cpu")
-        gen.manual_seed(self.random_seed if seed is None else seed)
+        """Block-seeded (:mod:`synthgen.core.blocks`): images ``[i*B, (i+1)*B)`` come from block
+        ``i``'s own stream, drawn in full and cut to the images asked for, so any block can be
+        made alone and a short run is the start of a longer one."""
+        seed = self.random_seed if seed is None else seed
         labelled = self.schema_.label is not None
         probs = torch.as_tensor(self.label_counts_, dtype=torch.float64)
         if probs.sum() <= 0:
             probs = torch.ones_like(probs)
         self.model_.train(False)
-        done = 0
-        while done < n:
-            size = min(chunk_rows, n - done)
+        for index in range(n_blocks(n, IMAGE_BLOCK_ROWS)):
+            _, gen = block_generators(seed, index)
+            size = IMAGE_BLOCK_ROWS
             if fixed is not None:
                 codes = torch.full((size,), fixed, dtype=torch.int64)
             elif labelled:
                 codes = torch.multinomial(probs, size, replacement=True, generator=gen)
             else:
                 codes = torch.zeros(size, dtype=torch.int64)
-            images = self.model_.sample(codes, gen)
-            yield ImageSet.from_tensor(images, codes.numpy() if labelled else None)
-            done += size
+            keep = block_length(n, IMAGE_BLOCK_ROWS, index)
+            images = self.model_.sample(codes, gen)[:keep]
+            block = ImageSet.from_tensor(images, codes[:keep].numpy() if labelled else None)
+            for at in range(0, keep, chunk_rows):
+                yield block if keep <= chunk_rows else block.subset(slice(at, at + chunk_rows))
 
     def sample(
         self, n: int, conditions: dict[str, Any] | None = None, *, seed: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -122,9 +123,17 @@ def _table(
     # great-expectations is imported only when the rows are done: importing it in a thread
     # while they are drawn holds the GIL against the generator and was slower overall
     validator = OutputValidator(synth.schema_, rows, seed=0) if validate else None
+    # the block size and seed the rows come from, recorded in a Parquet file's metadata
+    recorded = {
+        "seed": synth.random_seed if seed is None else seed,
+        "block_rows": synth.block_rows,
+        "rows": rows,
+        "conditions": dict(sorted((conditions or {}).items())),
+    }
+    metadata = {b"synthgen.generation": json.dumps(recorded)} if fmt == "parquet" else None
     with atomic_output(output, overwrite=overwrite, inputs=[model_path]) as tmp:
         with (
-            TableWriter(tmp, synth.schema_, format=fmt) as writer,
+            TableWriter(tmp, synth.schema_, format=fmt, metadata=metadata) as writer,
             phase(progress, "generating", rows) as advance,
             ThreadPoolExecutor(1, thread_name_prefix="synthgen-write") as pool,
         ):
@@ -145,7 +154,13 @@ def _table(
             if pending is not None:
                 pending.result()
         result = validator.finish(output, overwrite=overwrite) if validator is not None else None
-    return {"rows": rows, "output": str(output), "format": fmt, "validation": result}
+    return {
+        "rows": rows,
+        "output": str(output),
+        "format": fmt,
+        "validation": result,
+        "block_rows": synth.block_rows,
+    }
 
 
 def _images(

@@ -71,6 +71,17 @@ class OutputValidator:
             self.samples.append(rows)
         self.seen += len(chunk)
 
+    def absorb(self, sample: pd.DataFrame | None, seen: int) -> None:
+        """Add the kept rows of a validator that checked ``seen`` rows elsewhere (a shard made
+        in another process), as if its chunks had been checked here."""
+        if sample is not None and len(sample):
+            self.dtypes = self.dtypes or dict(sample.dtypes)
+            try:
+                self.samples.append(pa.Table.from_pandas(sample, preserve_index=False))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+                self.samples.append(sample)
+        self.seen += int(seen)
+
     def sample(self) -> pd.DataFrame:
         """The kept rows as one frame, with the chunks' dtypes."""
         if all(isinstance(piece, pa.Table) for piece in self.samples):

@@ -63,25 +63,44 @@ class FixedCombination:
 
     def repair(self, df: pd.DataFrame) -> pd.DataFrame:
         """Set the determined columns from the determining one, where its value is known."""
+        return self.repair_valid(df)[0]
+
+    def repair_valid(self, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """``repair``, and which rows it made valid by construction (every determined column
+        set from a known, non-missing determining value): ``accept`` need not look at them."""
+        valid = np.zeros(len(df), dtype=bool)
         if self.source is None or not len(df):
-            return df
-        pos = self._keys.get_indexer(_keys(_labels(df[self.columns[self.source]])))
+            return df, valid
+        labels = _labels(df[self.columns[self.source]])
+        pos = self._keys.get_indexer(_keys(labels))
         hit = pos >= 0
         if not hit.any():
-            return df
-        for j, labels in self._targets.items():
+            return df, valid
+        complete = True
+        for j, targets in self._targets.items():
             name = self.columns[j]
-            typed = self._typed_values(j, labels, df[name])
+            typed = self._typed_values(j, targets, df[name])
             if typed is None:  # a dtype the labels cannot be read back into: reject instead
+                complete = False
                 continue
             column = df[name].array.copy()
             column[hit] = typed[pos[hit]]
             df[name] = column
-        return df
+        if complete:
+            valid = hit & ~pd.isna(labels)
+        return df, valid
 
-    def accept(self, df: pd.DataFrame) -> np.ndarray:
-        """Which rows hold an allowed combination."""
-        return np.asarray(combination_keys(df, self.columns).isin(self.allowed), dtype=bool)
+    def accept(self, df: pd.DataFrame, valid: np.ndarray | None = None) -> np.ndarray:
+        """Which rows hold an allowed combination (rows marked ``valid`` by ``repair_valid``
+        are allowed by construction and not looked up)."""
+        if valid is None or not len(valid) == len(df):
+            return np.asarray(combination_keys(df, self.columns).isin(self.allowed), dtype=bool)
+        ok = np.ones(len(df), dtype=bool)
+        rest = ~valid
+        if rest.any():
+            keys = combination_keys(df.iloc[np.flatnonzero(rest)], self.columns)
+            ok[rest] = np.asarray(keys.isin(self.allowed), dtype=bool)
+        return ok
 
     def _typed_values(self, j: int, labels: list[str | None], column: pd.Series) -> Any:
         """The labels as values of the column's dtype (cached per dtype), or None."""

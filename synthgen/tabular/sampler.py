@@ -4,6 +4,11 @@ Conditions on the model's conditioned columns are met by conditioning (exact); o
 bounded rejection. Schema constraints hold on every row: ranges by clipping, inequalities by
 rejection, fixed combinations by repair where one column determines the others and by rejection
 otherwise (``combinations.py``). id and pii columns get fresh values, never training values.
+
+Rows are made in blocks (:mod:`synthgen.core.blocks`): block ``i`` holds rows ``[i*B, (i+1)*B)``
+and draws from its own stream, with rejection inside the block, so it is a pure function of
+(model, seed, conditions, i); fresh ids come from the global row index, so they stay unique
+across blocks and shards.
 """
 
 from __future__ import annotations
@@ -16,8 +21,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import torch
 
+from synthgen.core.blocks import (
+    TABLE_BLOCK_ROWS,
+    block_generators,
+    block_length,
+    n_blocks,
+    next_piece,
+    probe_generators,
+)
+from synthgen.device import thread_limit
 from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import GenerationError, UsageError, param
 from synthgen.schema import (
@@ -43,15 +56,19 @@ class Sampler:
         self.model = synth.model_
         self.info = synth.generation_info_ or {}
         self.seed = seed
-        self.fixed, self.rejected = self._resolve_conditions(conditions)
-        self.torch_gen = torch.Generator(device="cpu")
-        self.torch_gen.manual_seed(seed)
-        self.rng = np.random.default_rng(seed)
-        self.produced = 0
+        self.block_rows = TABLE_BLOCK_ROWS
+        # one order for a set of conditions: the rows do not depend on how they were listed
+        self.fixed, self.rejected = self._resolve_conditions(dict(sorted(conditions.items())))
         self._combos = [
             FixedCombination(c["columns"], c["values"])
             for c in self.info.get("fixed_combinations", [])
         ]
+        self.needs_filter = (
+            bool(self.rejected)
+            or bool(self._combos)
+            or any(isinstance(c, InequalityConstraint) for c in self.schema.constraints)
+        )
+        self._probed = False
 
     # --- conditions ----------------------------------------------------------------------------
     def _resolve_conditions(self, conditions: dict[str, Any]) -> tuple[dict[str, int], dict]:
@@ -129,21 +146,33 @@ class Sampler:
         return []
 
     # --- drawing -------------------------------------------------------------------------------
-    def _draw(self, n: int) -> pd.DataFrame:
+    def _draw(self, n: int, rng: np.random.Generator, torch_gen) -> pd.DataFrame:
+        return self._draw_repaired(n, rng, torch_gen)[0]
+
+    def _draw_accepted(self, n: int, rng: np.random.Generator, torch_gen) -> pd.DataFrame:
+        """``n`` candidate rows, those that meet the conditions and constraints kept."""
+        df, repaired = self._draw_repaired(n, rng, torch_gen)
+        return self._accept(df, repaired)
+
+    def _draw_repaired(
+        self, n: int, rng: np.random.Generator, torch_gen
+    ) -> tuple[pd.DataFrame, list[np.ndarray]]:
         sample_draw = getattr(self.model, "sample_draw", None)
         if sample_draw is None:  # a model that only makes the one-hot matrix
-            matrix = self.model.sample(n, self.fixed, self.torch_gen).cpu().numpy()
-            df = self.transformer.inverse_transform(matrix, rng=self.rng)
+            matrix = self.model.sample(n, self.fixed, torch_gen).cpu().numpy()
+            df = self.transformer.inverse_transform(matrix, rng=rng)
         else:
-            draw = sample_draw(n, self.fixed, self.torch_gen)
+            draw = sample_draw(n, self.fixed, torch_gen)
             df = self.transformer.inverse_transform_parts(
-                draw.values.cpu().numpy(), draw.codes.cpu().numpy(), rng=self.rng
+                draw.values.cpu().numpy(), draw.codes.cpu().numpy(), rng=rng
             )
+        repaired = []
         for combo in self._combos:
-            df = combo.repair(df)
-        return df
+            df, valid = combo.repair_valid(df)
+            repaired.append(valid)
+        return df, repaired
 
-    def _accept(self, df: pd.DataFrame) -> pd.DataFrame:
+    def _accept(self, df: pd.DataFrame, repaired: list[np.ndarray] | None = None) -> pd.DataFrame:
         keep = np.ones(len(df), dtype=bool)
         for name, value in self.rejected.items():
             col = df[name]
@@ -157,8 +186,8 @@ class Sampler:
                 ok = (low < high) if con.strict else (low <= high)
                 ok = ok.fillna(True).to_numpy(dtype=bool)  # a missing side cannot violate
                 keep &= ok
-        for combo in self._combos:
-            keep &= combo.accept(df)
+        for i, combo in enumerate(self._combos):
+            keep &= combo.accept(df, repaired[i] if repaired else None)
         return df[keep]
 
     def _clip(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -188,61 +217,85 @@ class Sampler:
             )
         return pd.DataFrame(columns, index=df.index, copy=False)
 
-    def chunks(self, n: int, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
-        """Yield chunks that add up to exactly ``n`` rows, or raise GenerationError."""
+    def probe(self) -> None:
+        """Refuse conditions that too few candidate rows meet, before any row is made (from a
+        stream of its own, so the blocks' rows do not depend on it)."""
+        if not self.needs_filter or self._probed:
+            return
+        probe = self._draw_accepted(PROBE_ROWS, *probe_generators(self.seed))
+        rate = len(probe) / PROBE_ROWS
+        if rate * MAX_ATTEMPT_FACTOR < 1:
+            raise GenerationError(
+                f"Only {len(probe)} of {PROBE_ROWS} candidate rows met the conditions "
+                f"{self._describe()} and the schema's constraints; at that rate synthgen "
+                f"cannot make the rows asked for within {MAX_ATTEMPT_FACTOR}x attempts. Relax "
+                "the conditions, or condition on the model's condition columns "
+                f"({', '.join(self.model.conditionable) or 'none'})."
+            )
+        self._probed = True
+
+    def block(self, index: int, want: int | None = None) -> pd.DataFrame:
+        """The first ``want`` rows (default all ``B``) of block ``index``: rows
+        ``[index*B, index*B + want)`` of every output made with this model, seed and
+        conditions. Candidates are drawn in fixed steps, so a short block is the start of the
+        full one. Raises GenerationError when rejection cannot fill it."""
+        want = self.block_rows if want is None else int(want)
+        rng, torch_gen = block_generators(self.seed, index)
+        budget = want * MAX_ATTEMPT_FACTOR + PROBE_ROWS if self.needs_filter else want
+        pieces: list[pd.DataFrame] = []
+        have = drawn = step = 0
+        # one CPU thread for the draws: a matrix product split over more threads may round its
+        # last bits differently, and a slot drawn at a boundary then differs (about one row in
+        # millions); one thread gives the same rows in any process and any pool
+        with thread_limit(1 if self.synth.model_.device.type == "cpu" else None):
+            while have < want and drawn < budget:
+                batch, size = self._step(step, have, drawn, rng, torch_gen)
+                drawn += size
+                step += 1
+                pieces.append(batch)
+                have += len(batch)
+        if have < want:
+            raise GenerationError(
+                f"Generation stopped in block {index} (rows from {index * self.block_rows}) "
+                f"with {have} of its {want} rows: too few candidate rows met "
+                f"{self._describe()} and the constraints within {drawn} attempts. No output "
+                "was written."
+            )
+        merged = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        out = self._clip(merged.iloc[:want].reset_index(drop=True))
+        return self._add_fresh_columns(out, index * self.block_rows)
+
+    def _step(self, step, have, drawn, rng, torch_gen) -> tuple[pd.DataFrame, int]:
+        size = next_piece(step, have, drawn, self.block_rows)
+        if self.needs_filter:
+            return self._draw_accepted(size, rng, torch_gen), size
+        return self._draw(size, rng, torch_gen), size
+
+    def chunks(
+        self,
+        n: int,
+        chunk_rows: int = 100_000,
+        *,
+        first_block: int = 0,
+        end_block: int | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Yield chunks that add up to exactly the rows of blocks ``[first_block, end_block)``
+        of an ``n``-row output (all of it by default), in order, each at most ``chunk_rows``
+        rows; or raise GenerationError."""
         if n <= 0:
             raise UsageError(
                 f"{param('rows')} must be a positive number of rows, got {n}.", param="rows"
             )
-        needs_filter = (
-            bool(self.rejected)
-            or self._combos
-            or any(isinstance(c, InequalityConstraint) for c in self.schema.constraints)
-        )
-        rate = 1.0
-        if needs_filter:
-            probe = self._accept(self._draw(PROBE_ROWS))
-            rate = len(probe) / PROBE_ROWS
-            if rate * MAX_ATTEMPT_FACTOR < 1:
-                raise GenerationError(
-                    f"Only {len(probe)} of {PROBE_ROWS} candidate rows met the conditions "
-                    f"{self._describe()} and the schema's constraints; at that rate synthgen "
-                    f"cannot make {n} rows within {MAX_ATTEMPT_FACTOR}x attempts. Relax the "
-                    "conditions, or condition on the model's condition columns "
-                    f"({', '.join(self.model.conditionable) or 'none'})."
-                )
-        budget = n * MAX_ATTEMPT_FACTOR + PROBE_ROWS
-        drawn = 0
-        pending: list[pd.DataFrame] = []
-        have = 0
-        while self.produced < n:
-            want = min(chunk_rows, n - self.produced)
-            if not needs_filter:  # every drawn row is kept: draw the chunk exactly
-                out = self._draw(want)
-                out = self._add_fresh_columns(self._clip(out), self.produced)
-                self.produced += len(out)
+        chunk_rows = max(1, int(chunk_rows))
+        self.probe()
+        last = n_blocks(n, self.block_rows) if end_block is None else end_block
+        for index in range(first_block, last):
+            out = self.block(index, block_length(n, self.block_rows, index))
+            if len(out) <= chunk_rows:
                 yield out
                 continue
-            while have < want:
-                if drawn >= budget:
-                    raise GenerationError(
-                        f"Generation stopped after producing {self.produced + have} of {n} rows: "
-                        f"too few candidate rows met {self._describe()} and the constraints "
-                        f"within {budget} attempts. No output was written."
-                    )
-                ask = int(min(max((want - have) / max(rate, 1e-3) * 1.1, 256), 4 * chunk_rows))
-                batch = self._draw(ask)
-                drawn += ask
-                batch = self._accept(batch) if needs_filter else batch
-                pending.append(batch)
-                have += len(batch)
-            merged = pd.concat(pending, ignore_index=True)
-            out, rest = merged.iloc[:want], merged.iloc[want:]
-            pending, have = ([rest] if len(rest) else []), len(rest)
-            out = self._clip(out.reset_index(drop=True))
-            out = self._add_fresh_columns(out, self.produced)
-            self.produced += len(out)
-            yield out
+            for at in range(0, len(out), chunk_rows):
+                yield out.iloc[at : at + chunk_rows].reset_index(drop=True)
 
     def _describe(self) -> str:
         parts = [f"{k}={v}" for k, v in {**self.rejected}.items()]

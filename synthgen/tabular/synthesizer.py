@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 import synthgen.tabular.models  # noqa: F401  (registers the table generator kinds)
+from synthgen.core.blocks import TABLE_BLOCK_ROWS
 from synthgen.core.kinds import Kind, register_estimator
 from synthgen.core.modelfile import LoadedModel
 from synthgen.core.privacy import Budget, check_budget
@@ -151,13 +152,30 @@ class TabularSynthesizer(Synthesizer):
         *,
         seed: int | None = None,
         chunk_rows: int = 100_000,
+        blocks: tuple[int, int] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield chunks totalling exactly ``n`` rows that satisfy ``conditions`` and the schema's
         constraints (raises GenerationError on a shortfall, never yields a short total).
-        Unknown or impossible conditions are refused here, before the first chunk is asked for."""
+        Unknown or impossible conditions are refused here, before the first chunk is asked for.
+
+        Rows are block-seeded (``block_rows`` rows a block, see :mod:`synthgen.core.blocks`):
+        ``blocks=(first, end)`` yields only the rows of blocks ``[first, end)`` of the ``n``-row
+        output, the same rows a full run has there."""
         self._check_fitted()
         sampler = Sampler(self, conditions or {}, seed=self.random_seed if seed is None else seed)
-        return sampler.chunks(n, chunk_rows)
+        first, end = blocks if blocks is not None else (0, None)
+        return sampler.chunks(n, chunk_rows, first_block=first, end_block=end)
+
+    def check_conditions(self, conditions: dict[str, Any] | None, *, seed: int) -> None:
+        """Refuse unknown conditions, and ones too few candidate rows meet, without drawing
+        any output row (what ``iter_sample`` refuses before its first chunk)."""
+        self._check_fitted()
+        Sampler(self, conditions or {}, seed=seed).probe()
+
+    @property
+    def block_rows(self) -> int:
+        """Rows per block of block-seeded generation."""
+        return TABLE_BLOCK_ROWS
 
     def sample(
         self, n: int, conditions: dict[str, Any] | None = None, *, seed: int | None = None

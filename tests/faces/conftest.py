@@ -45,3 +45,18 @@ def models_dir(tmp_path_factory, census):
     (root / "broken").mkdir()
     (root / "broken" / "broken.synth").write_bytes(b"not a zip file at all")
     return models
+
+
+@pytest.fixture(scope="session")
+def two_block_rows(models_dir, tmp_path_factory):
+    """(rows, frame, path): two blocks of the tiny VAE's rows (the second short), made by one
+    process into one Parquet file, as read back."""
+    import pandas as pd
+
+    from synthgen.core.blocks import TABLE_BLOCK_ROWS
+    from synthgen.jobs.generate import generate_to_file
+
+    rows = TABLE_BLOCK_ROWS + 300
+    out = tmp_path_factory.mktemp("single") / "one.parquet"
+    generate_to_file(models_dir / "census.synth", rows, out, progress=False)
+    return rows, pd.read_parquet(out), out

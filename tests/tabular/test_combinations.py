@@ -57,3 +57,18 @@ def test_no_determining_column_means_rejection_only():
     out = combo.repair(drawn.copy())
     assert out.equals(drawn)
     assert combo.accept(out).tolist() == [False, True]
+
+
+def test_rows_repaired_are_valid_by_construction_and_the_rest_still_checked():
+    combo = FixedCombination(["level", "code"], [["low", "1"], ["mid", "2"], ["high", "3"]])
+    df = pd.DataFrame(
+        {
+            "level": pd.array(["low", "odd", None, "high", "mid"], dtype="string"),
+            "code": pd.array(["3", "1", "2", "9", "2"], dtype="string"),
+        }
+    )
+    df, valid = combo.repair_valid(df)
+    assert valid.tolist() == [True, False, False, True, True]  # unknown and missing: checked
+    assert df["code"].tolist() == ["1", "1", "2", "3", "2"]
+    assert combo.accept(df, valid).tolist() == combo.accept(df).tolist()
+    assert combo.accept(df, valid).tolist() == [True, False, False, True, True]

@@ -37,8 +37,10 @@ class TableWriter:
         schema: TableSchema | None = None,
         *,
         format: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.metadata = metadata  # Parquet key-value metadata (sharded outputs' identity)
         self.schema = schema
         self.format = table_format(self.path, format)
         self.rows = 0
@@ -89,7 +91,7 @@ class TableWriter:
         if self._writer is None and self._fh is None and self._arrow is None:
             if self.schema is None:
                 raise DataError(f"Nothing was written to {self.path} and no schema is known.")
-            self._arrow = arrow_schema(self.schema)
+            self._arrow = self._with_metadata(arrow_schema(self.schema))
             empty = self._arrow.empty_table()
             if self.format == "parquet":
                 self._writer = pq.ParquetWriter(self.path, self._arrow)
@@ -109,7 +111,7 @@ class TableWriter:
 
     def _to_arrow(self, frame: pd.DataFrame) -> pa.Table:
         if self._arrow is None:
-            self._arrow = self._first_schema(frame)
+            self._arrow = self._with_metadata(self._first_schema(frame))
         arrays = []
         for field in self._arrow:
             if field.name not in frame.columns:
@@ -119,6 +121,9 @@ class TableWriter:
                 col = _boolean_text(col, self._tokens[field.name])
             arrays.append(_column_to_arrow(col, field.type, field.name))
         return pa.Table.from_arrays(arrays, schema=self._arrow)
+
+    def _with_metadata(self, schema: pa.Schema) -> pa.Schema:
+        return schema.with_metadata(self.metadata) if self.metadata else schema
 
     def _first_schema(self, frame: pd.DataFrame) -> pa.Schema:
         if len(set(map(str, frame.columns))) != len(frame.columns):
