@@ -107,6 +107,7 @@ def _register() -> None:
     from synthgen.cli import (
         anomaly_cmd,
         augment_cmd,
+        demo_cmd,
         evaluate_cmd,
         info_cmd,
         model_cmd,
@@ -118,6 +119,7 @@ def _register() -> None:
     for module in (
         schema_cmd,
         model_cmd,
+        demo_cmd,
         info_cmd,
         evaluate_cmd,
         anomaly_cmd,
