@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -211,3 +212,12 @@ def require_file(path: str | Path, what: str) -> Path:
         error = {"Schema file": SchemaError, "Model file": ModelFileError}.get(what, DataError)
         raise error(f"{what} {path} does not exist.")
     return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -8,7 +8,6 @@ the file's row count and sha256 and its share of the great-expectations sample.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from synthgen.device import thread_limit
 from synthgen.errors import GenerationError
+from synthgen.outputs import file_sha256
 
 IDENTITY_KEY = b"synthgen.shards"  # Parquet key-value metadata: the run's identity (JSON)
 SHARD_KEY = b"synthgen.shard"  # this file's shard index, first row and rows (JSON)
@@ -23,14 +23,6 @@ SHARD_KEY = b"synthgen.shard"  # this file's shard index, first row and rows (JS
 
 def shard_name(index: int) -> str:
     return f"part-{index:05d}.parquet"
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def quiet_worker(threads: int = 1) -> None:

@@ -23,8 +23,8 @@ from synthgen.core.progress import phase
 from synthgen.errors import OutputError, UsageError, param
 from synthgen.jobs.engines import check_engine, run_local, run_ray
 from synthgen.jobs.kinds import file_entry, load_estimator
-from synthgen.jobs.shard_task import IDENTITY_KEY, SHARD_KEY, file_sha256, shard_name
-from synthgen.outputs import atomic_output, make_folder
+from synthgen.jobs.shard_task import IDENTITY_KEY, SHARD_KEY, shard_name
+from synthgen.outputs import atomic_output, file_sha256, make_folder
 from synthgen.tabular.checks import OutputValidator
 
 MANIFEST = "_manifest.json"

@@ -11,21 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import DataError
-from synthgen.outputs import atomic_output
+from synthgen.outputs import atomic_output, file_sha256
 from synthgen.pipeline.spec import RunContext, Step, StepResult
 from synthgen.schema import schema_to_dict
 
 FINGERPRINT_SUFFIX = ".fingerprint.json"
 FINGERPRINT_FORMAT = "synthgen.fingerprint/1"
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def compute_fingerprint(step: Step, data: Path, schema: Any, settings: dict[str, Any]) -> str:

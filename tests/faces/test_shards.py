@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from synthgen.cli.main import app
 from synthgen.core.blocks import TABLE_BLOCK_ROWS
-from synthgen.jobs.shard_task import file_sha256
+from synthgen.outputs import file_sha256
 
 try:  # imported before the test that hides it, so hiding and restoring it is clean
     import ray
