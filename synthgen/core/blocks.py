@@ -35,21 +35,20 @@ def block_seed_sequence(seed: int, index: int) -> np.random.SeedSequence:
 
 def block_generators(seed: int, index: int) -> tuple[np.random.Generator, torch.Generator]:
     """A numpy and a CPU torch generator for block ``index``, both from its stream."""
-    seq = block_seed_sequence(seed, index)
-    words = seq.generate_state(2, np.uint64)
-    torch_gen = torch.Generator(device="cpu")
-    torch_gen.manual_seed(int(words[0]) & (2**63 - 1))
-    rng = np.random.default_rng(np.random.SeedSequence(int(words[1])))
-    return rng, torch_gen
+    return _generators(block_seed_sequence(seed, index))
 
 
 def probe_generators(seed: int) -> tuple[np.random.Generator, torch.Generator]:
     """Generators for work that must not touch any block's stream (a rejection-rate probe):
     from the root ``SeedSequence(seed)``, which no block uses."""
-    words = np.random.SeedSequence(int(seed)).generate_state(2, np.uint64)
+    return _generators(np.random.SeedSequence(int(seed)))
+
+
+def _generators(seq: np.random.SeedSequence) -> tuple[np.random.Generator, torch.Generator]:
+    words = seq.generate_state(2, np.uint64)
     torch_gen = torch.Generator(device="cpu")
     torch_gen.manual_seed(int(words[0]) & (2**63 - 1))
-    return np.random.default_rng(int(words[1])), torch_gen
+    return np.random.default_rng(np.random.SeedSequence(int(words[1]))), torch_gen
 
 
 def next_piece(step: int, have: int, drawn: int, block_rows: int) -> int:
