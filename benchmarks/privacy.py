@@ -118,35 +118,16 @@ def fit_peer(name: str, schema, train, tmp: Path, threads: int) -> tuple[pd.Data
     if not csv.exists():
         train.to_csv(csv, index=False)
     numeric = ",".join(numeric_columns(schema))
-    if name.startswith("mst"):
-        out = tmp / f"{name}.csv"
-        cmd = [
-            str(SMARTNOISE),
-            str(ROOT / "benchmarks" / "smartnoise_runner.py"),
-            "--train",
-            str(csv),
-            "--out",
-            str(out),
-            "--rows",
-            str(len(train)),
-            "--epsilon",
-            name[3:],
-            "--numeric",
-            numeric,
-        ]
+    mst = name.startswith("mst")
+    out = tmp / (f"{name}.csv" if mst else f"{name}.parquet")
+    runner = "smartnoise_runner.py" if mst else "argn_runner.py"
+    cmd = [str(SMARTNOISE if mst else ARGN), str(ROOT / "benchmarks" / runner)]
+    cmd += ["--train", str(csv), "--out", str(out), "--rows", str(len(train))]
+    cmd += ["--numeric", numeric]
+    if mst:
+        cmd += ["--epsilon", name[3:]]
     else:
-        out = tmp / f"{name}.parquet"
-        cmd = [
-            str(ARGN),
-            str(ROOT / "benchmarks" / "argn_runner.py"),
-            "--train",
-            str(csv),
-            "--out",
-            str(out),
-            "--rows",
-            str(len(train)),
-            "--numeric",
-            numeric,
+        cmd += [
             "--dp-epsilon",
             name.split("_dp")[1],
             "--dp-delta",  # the run of 2 Dec 2026 lacked this: TabularARGN used its 1e-5
