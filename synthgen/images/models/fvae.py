@@ -42,7 +42,6 @@ class ImageFilteredVAE(ImageVAE):
         super().__init__(config, shape, n_classes)
         c = config
         self.checker = LabelChecker(self.n_classes, self.shape, c.check_width, c.max_width)
-        self.check_steps = 0
 
     def modules(self) -> dict[str, nn.Module]:
         return {**super().modules(), "checker": self.checker}
