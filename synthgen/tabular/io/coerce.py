@@ -10,7 +10,6 @@ categories (anomaly screening scores them).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -22,11 +21,13 @@ from synthgen.dtypes import STRING_DTYPE
 from synthgen.errors import DataError
 from synthgen.schema import ColumnSpec, TableSchema, category_label
 from synthgen.tabular.io.formats import DTYPES, WHITESPACE, value_label
+from synthgen.tabular.io.numbers import exact_integers, fast_float, fast_int
 
 _MAX_PROBLEMS = 40
 _TRUE = ("true", "yes", "1", "t", "y")
 _FALSE = ("false", "no", "0", "f", "n")
 _NAN_WORDS = ("nan", "+nan", "-nan")
+_DT_RANGE = "are dates outside the supported range (years 1677-2262)"
 
 
 def validate_frame(
@@ -212,9 +213,9 @@ def _convert(
         if kind == "datetime":
             return _parse_datetime(strings, spec, missing, problems, row_offset)
         # numeric from strings
-        vals = _fast_float(strings, missing)
+        vals = fast_float(strings, missing)
         if kind == "integer" and vals is not None:
-            exact = _fast_int(strings, missing)
+            exact = fast_int(strings, missing)
         if vals is not None:  # every value parsed: NaN now means a "nan" literal
             nan_word = np.isnan(vals) & ~missing
             wrong = np.zeros(len(vals), dtype=bool)
@@ -239,7 +240,7 @@ def _convert(
         if frac.any():
             problems.append(_examples(strings, frac, row_offset, "are not integers"))
             finite &= ~frac
-        exact, beyond = _integers(strings, vals, finite, exact)
+        exact, beyond = exact_integers(strings, vals, finite, exact)
         if beyond.any():
             problems.append(
                 _examples(strings, beyond, row_offset, "are beyond the 64-bit integer range")
@@ -266,51 +267,6 @@ def _convert(
     return _finish(values, spec, missing, problems, strings, row_offset)
 
 
-_INT64 = (-(2**63), 2**63 - 1)
-_DT_RANGE = "are dates outside the supported range (years 1677-2262)"
-
-
-def _integers(
-    source: pd.Series, vals: np.ndarray, finite: np.ndarray, exact: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact int64 values of an integer column, and where values do not fit int64. Values
-    beyond 2**53 (where float64 is no longer exact) are read again from ``source``."""
-    beyond = np.zeros(len(vals), dtype=bool)
-    if exact is not None:
-        return exact, beyond
-    with np.errstate(invalid="ignore"):
-        big = finite & (np.abs(vals) >= 2.0**53)
-    arr = np.where(finite & ~big, vals, 0).astype("int64")
-    for i in np.flatnonzero(big):
-        value = _exact_int(source.iloc[i])
-        if value is None or not _INT64[0] <= value <= _INT64[1]:
-            beyond[i] = True
-        else:
-            arr[i] = value
-    return arr, beyond
-
-
-def _exact_int(value: Any) -> int | None:
-    """The exact integer a value spells ("12345678901234567890", "1e300", 2.0**60), or None."""
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            try:
-                number = Decimal(value)
-            except InvalidOperation:
-                return None
-            if not number.is_finite() or number != number.to_integral_value():
-                return None
-            if number.adjusted() > 40:  # far beyond int64: no need to build the integer
-                return 2**64
-            return int(number)
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def _outside_ns(values: pd.Series) -> np.ndarray:
     """Where datetimes lie outside what datetime64[ns] holds (years 1677-2262)."""
     valid = values.notna()
@@ -320,31 +276,6 @@ def _outside_ns(values: pd.Series) -> np.ndarray:
         low = values < pd.Timestamp.min
         high = values > pd.Timestamp.max
     return ((low | high) & valid).to_numpy(dtype=bool)
-
-
-def _fast_float(strings: pd.Series, missing: np.ndarray) -> np.ndarray | None:
-    """Parse decimal strings with Arrow (fast); None when some value does not parse."""
-    try:
-        arr = pa.array(strings, type=pa.string(), from_pandas=True)
-        if missing.any():
-            arr = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), arr)
-        return np.asarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), "float64")
-    except (pa.ArrowException, TypeError, ValueError):
-        return None
-
-
-def _fast_int(strings: pd.Series, missing: np.ndarray) -> np.ndarray | None:
-    """Exact int64 parse of decimal integer strings (missing as 0); None if any is not one."""
-    try:
-        arr = pa.array(strings, type=pa.string(), from_pandas=True)
-        if missing.any():
-            arr = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), arr)
-        if pc.any(pc.match_substring(arr, "x", ignore_case=True)).as_py():
-            return None  # Arrow would read hex
-        ints = pc.cast(arr, pa.int64())
-        return np.asarray(ints.fill_null(0).to_numpy(zero_copy_only=False), "int64")
-    except (pa.ArrowException, TypeError, ValueError):
-        return None
 
 
 def _rng(spec: ColumnSpec) -> str:
