@@ -26,7 +26,7 @@ def test_row_gradients_equal_each_rows_own_autograd_gradient(depth):
     widths = [2, 5, 7, 3, 4]
     net = ARNet(widths, 1, 4, 6, depth, dropout=0.0)
     codes = torch.stack([torch.randint(0, w, (9,)) for w in widths], 1)
-    grads, losses = row_gradients(net, codes, chunk=4)  # chunks of 4, 4 and 1 rows
+    grads, losses = row_gradients(net, codes)
     assert torch.allclose(losses, net.nll(codes), atol=1e-5)
     for i in range(len(codes)):
         net.zero_grad()
@@ -36,6 +36,47 @@ def test_row_gradients_equal_each_rows_own_autograd_gradient(depth):
             assert torch.allclose(grads[name][i], own, atol=1e-5), (i, name)
     empty, _ = row_gradients(net, codes[:0])
     assert all(g.shape[0] == 0 for g in empty.values())
+
+
+def test_a_chunked_private_step_clips_each_row_and_steps_once(monkeypatch):
+    """Rows taken in chunks (a wide table) give the step of the whole batch: every row's
+    gradient clipped, summed, divided by the expected batch (no noise here, to compare)."""
+    import copy
+    from types import SimpleNamespace
+
+    from opacus.optimizers import DPOptimizer
+
+    from synthgen.tabular.models import ar_private
+
+    torch.manual_seed(1)
+    widths = [2, 5, 7, 3]
+    net = ARNet(widths, 1, 4, 6, 1, dropout=0.0)
+    codes = torch.stack([torch.randint(0, w, (10,)) for w in widths], 1)
+    grads, _ = row_gradients(net, codes)
+    flat = torch.cat([g.flatten(1) for g in grads.values()], 1)
+    clip = (0.5 / (flat.norm(dim=1) + 1e-6)).clamp(max=1.0)
+    want = {k: torch.einsum("i,i...->...", clip, g) / 12 for k, g in grads.items()}
+    size = sum(p.numel() for p in net.parameters())
+    for per_chunk in (10, 3):  # one chunk; chunks of 3, 3, 3 and 1 rows
+        monkeypatch.setattr(ar_private, "CHUNK_FLOATS", size * per_chunk)
+        copy_net = copy.deepcopy(net)
+        model = SimpleNamespace(
+            net=copy_net,
+            codes=lambda b: b,
+            ema=copy.deepcopy(net),
+            _ema_steps=torch.zeros((), dtype=torch.long),
+            config=SimpleNamespace(ema_decay=0.9),
+        )
+        opt = DPOptimizer(
+            torch.optim.SGD(copy_net.parameters(), lr=1.0),
+            noise_multiplier=0.0,
+            max_grad_norm=0.5,
+            expected_batch_size=12,
+        )
+        ar_private.private_step(model, codes, {"ar": opt})
+        pairs = zip(net.named_parameters(), copy_net.parameters(), strict=True)
+        for (name, before), after in pairs:
+            assert torch.allclose(before - after, want[name], atol=1e-6), (per_chunk, name)
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,10 @@ import torch.nn.functional as F
 from synthgen.core.trainable import update_average
 from synthgen.tabular.models.ar_net import ARNet
 
-CHUNK_ROWS = 1024  # rows whose gradients are formed at once (memory: rows x weights)
+CHUNK_FLOATS = 2**25  # per-row gradients held at once (128 MB), whatever the network's size
 
 
-def row_gradients(
-    net: ARNet, codes: torch.Tensor, chunk: int = CHUNK_ROWS
-) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def row_gradients(net: ARNet, codes: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Each row's gradient of its own loss for every parameter of ``net`` ((rows, *shape)
     each, by parameter name), and the rows' losses.
 
@@ -34,10 +32,6 @@ def row_gradients(
     if n == 0:
         empty = {k: p.new_zeros(0, *p.shape) for k, p in net.named_parameters()}
         return empty, torch.zeros(0, device=codes.device)
-    if n > chunk:
-        parts = [row_gradients(net, codes[s : s + chunk], chunk) for s in range(0, n, chunk)]
-        grads = {k: torch.cat([g[k] for g, _ in parts]) for k in parts[0][0]}
-        return grads, torch.cat([v for _, v in parts])
     heads, hidden = net.n_heads, net.hidden
     idx = codes + net.offsets
     emb = net.embedding.weight[idx].detach().requires_grad_(True)  # (n, cols, emb)
@@ -81,16 +75,32 @@ def row_gradients(
 
 
 def private_step(model, batch: torch.Tensor, optimizers) -> dict[str, float]:
-    """One DP-SGD step of the ``ar`` network on the Poisson batch ``batch``."""
+    """One DP-SGD step of the ``ar`` network on the Poisson batch ``batch``.
+
+    The batch's rows are taken in chunks of at most ``CHUNK_FLOATS`` per-row gradient values
+    (a wide table's network has millions of weights): every chunk but the last is clipped and
+    summed by the optimiser without a step (Opacus' ``signal_skip_step``, as its
+    ``BatchMemoryManager`` does), and the last adds the one noise draw and steps."""
     opt = optimizers["ar"]
     opt.zero_grad(set_to_none=True)
-    grads, losses = row_gradients(model.net, model.codes(batch))
-    for name, p in model.net.named_parameters():
-        p.grad_sample = grads[name].to(p.dtype)
-    opt.step()
+    codes = model.codes(batch)
+    size = sum(p.numel() for p in model.net.parameters())
+    chunk = max(1, CHUNK_FLOATS // max(size, 1))
+    starts = list(range(0, len(codes), chunk)) or [0]
+    total, rows = 0.0, 0
+    for i, start in enumerate(starts):
+        grads, losses = row_gradients(model.net, codes[start : start + chunk])
+        for name, p in model.net.named_parameters():
+            p.grad_sample = grads[name].to(p.dtype)
+        if i < len(starts) - 1:
+            opt.signal_skip_step(do_skip=True)
+        opt.step()
+        if i < len(starts) - 1:
+            opt.zero_grad(set_to_none=True)  # keeps the clipped sum of the chunks so far
+        total, rows = total + float(losses.sum()), rows + len(losses)
     update_average(model.ema, model.net, int(model._ema_steps), model.config.ema_decay)
     model._ema_steps += 1
-    return {"nll": float(losses.mean()) if len(losses) else 0.0}
+    return {"nll": total / rows if rows else 0.0}
 
 
 def private_condition_codes(layout, order: list[int], n_cond: int, limit: int = 10_000):
