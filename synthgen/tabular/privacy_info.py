@@ -112,9 +112,19 @@ def privacy_record(est: Any) -> dict[str, Any]:
             "(binned columns: bins cut at its quantiles, or one per integer of a small range)",
         },
         "switched_off": [
-            "the VAE's fitted latent prior (a standard normal prior instead)",
-            "condition combinations counted from the rows (the product of the condition "
-            "columns' noisy category counts instead)",
+            *(
+                ["the VAE's fitted latent prior (a standard normal prior instead)"]
+                if est.model == "vae"
+                else []
+            ),
+            *(
+                [
+                    "condition combinations counted from the rows (the product of the "
+                    "condition columns' noisy category counts instead)"
+                ]
+                if est.model in ("vae", "ar")
+                else []
+            ),
             "the held-out slice and early stopping (a fixed number of steps)",
             "fixed_combinations from the rows (not enforced)",
             "integer id continuation (fresh tokens instead)",

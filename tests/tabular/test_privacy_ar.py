@@ -120,6 +120,9 @@ def test_private_ar_bins_and_condition_pool_come_from_noisy_statistics(people):
     assert (out["plan"] == "gold").all() and out["hours"].between(1, 99).all()
     dp = synth.privacy_["differential_privacy"]
     assert "autoregressive" in dp["dp_trained"] and dp["epsilon_spent"] <= 1.0
+    assert model.config.dropout == 0.0  # the kind's DP default; the user's options win:
+    mine = TabularSynthesizer("ar", dp_epsilon=1.0, model_options={"dropout": 0.2})
+    assert mine._model_options(mine.kind_entry()) == {"dropout": 0.2}
 
 
 def test_failed_private_fit_leaves_no_per_sample_hooks(people, monkeypatch):

