@@ -144,3 +144,11 @@ def test_failed_private_fit_leaves_no_per_sample_hooks(people, monkeypatch):
     for net in (model.encoder, model.decoder):
         for module in net.modules():  # ... and the loop took every hook off again
             assert not module._forward_hooks and not module._backward_hooks
+
+
+def test_private_ar_plan_uses_its_kinds_dp_defaults_unless_the_user_sets_them():
+    cfg = TabularSynthesizer("ar", dp_epsilon=1.0).train_config(16_000)
+    assert (cfg.epochs, cfg.batch_size, cfg.val_fraction) == (40, 800, 0.0)
+    assert TabularSynthesizer("vae", dp_epsilon=1.0).train_config(16_000).epochs == 20
+    mine = TabularSynthesizer("ar", dp_epsilon=1.0, epochs=3, batch_size=64).train_config(900)
+    assert (mine.epochs, mine.batch_size) == (3, 64)
