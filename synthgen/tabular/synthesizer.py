@@ -35,7 +35,8 @@ class TabularSynthesizer(Synthesizer):
     Parameters: ``model`` (the kind: ``vae``, ``cgan``), ``epochs``/``batch_size`` (default:
     planned from the table's size), ``random_state`` (``seed`` is an alias), ``device``,
     ``progress``, ``model_options`` (the kind's config fields), ``numeric_encoding``
-    (``mode``/``quantile``; default: the kind's) and ``threads`` (CPU threads; default: torch's).
+    (``mode``/``quantile``/``binned``; default: the kind's) and ``threads`` (CPU threads;
+    default: torch's).
 
     Privacy: ``dp_epsilon``/``dp_delta`` fit with (epsilon, delta)-differential privacy
     (``vae``, ``cgan`` and ``ar``; delta defaults to 1/n^2 for n rows; see

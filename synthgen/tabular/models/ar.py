@@ -6,7 +6,9 @@ row as p(c) * prod_j p(x_j | c, x_<j), with the schema's condition columns c fir
 condition vectors are drawn from the training rows' own combinations (restricted to the fixed
 ones when conditioning), so conditioning on condition columns is exact and any subset of them
 gets its right conditional distribution; each other column is drawn from its head, one network
-pass per column over all rows at once.
+pass per column over all rows at once. With ``dp_epsilon`` the network trains by DP-SGD
+(``ar_private``: per-row gradients for Opacus' optimiser) and the condition pool comes from the
+transformer's noisy counts.
 """
 
 from __future__ import annotations

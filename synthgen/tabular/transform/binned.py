@@ -10,7 +10,9 @@ capital-gain's zeros or hours-per-week's 40 come back exactly, with their exact 
 Decoding: every bin keeps a small table of ``bin_quantiles`` quantiles of the training values in
 it; a drawn bin is turned into a value by interpolating that table at a uniform draw. A bin of
 one value decodes to it; a bin of many values gives values spread as the training values in it
-(not copies of them). Integers are rounded and values clipped to the column's bounds by
+(not copies of them). A differentially private fit sees no row here: its bins come from the
+column's (schema or noisy) range and a noisy quantile table (``_fit_private_values``).
+Integers are rounded and values clipped to the column's bounds by
 ``NumericEncoder``; a nullable column has a last slot for "missing" in the same softmax.
 """
 
