@@ -3,9 +3,10 @@ and the attacks that should catch a copier, all in one run.
 
 Models (``--models``, default all):
 
-* ``vae``, ``cgan``: synthgen without DP (value protection on, as by default);
-* ``vae_dp1``, ``vae_dp3``, ``vae_dp10``, ``cgan_dp1``, ...: synthgen with ``dp_epsilon`` 1, 3, 10
-  (delta 1/n^2, its defaults: 20 epochs, batch n/20 at most 1024);
+* ``vae``, ``cgan``, ``ar``: synthgen without DP (value protection on, as by default);
+* ``vae_dp1``, ``vae_dp3``, ``vae_dp10``, ``cgan_dp1``, ..., ``ar_dp10``: synthgen with
+  ``dp_epsilon`` 1, 3, 10 (delta 1/n^2, each kind's DP defaults: 20 epochs, batch n/20 at
+  most 1024, unless its registry entry sets its own);
 * ``mst1``, ``mst3``, ``mst10``: smartnoise-synth's MST at the same epsilons (its own venv,
   ``smartnoise_runner.py``; 10 % of epsilon on its preprocessor's bounds);
 * ``argn_dp3``: MOSTLY AI's TabularARGN with its DP option (max_epsilon 3, delta 1/n^2; its own
@@ -45,10 +46,11 @@ OUT = ROOT / "benchmarks" / "results"
 SMARTNOISE = Path("/work/venv-smartnoise/bin/python")
 ARGN = Path("/work/venv-argn/bin/python")
 EPSILONS = (1, 3, 10)
-NONDP_EPOCHS = {"vae": None, "cgan": 30}  # cgan's planned epochs take minutes on 2 cores
+# cgan's planned epochs take minutes on 2 cores
+NONDP_EPOCHS = {"vae": None, "cgan": 30, "ar": None}
 MODELS = (
-    ["memoriser", "vae", "cgan"]
-    + [f"{k}_dp{e}" for k in ("vae", "cgan") for e in EPSILONS]
+    ["memoriser", "vae", "cgan", "ar"]
+    + [f"{k}_dp{e}" for k in ("vae", "cgan", "ar") for e in EPSILONS]
     + [f"mst{e}" for e in EPSILONS]
     + ["argn_dp3"]
 )

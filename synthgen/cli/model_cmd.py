@@ -87,7 +87,7 @@ def fit(
         typer.Option(
             "--dp-epsilon",
             metavar="E",
-            help="Fit with (E, delta)-differential privacy (tables: vae, cgan): DP-SGD and "
+            help="Fit with (E, delta)-differential privacy (tables: vae, cgan, ar): DP-SGD and "
             "noisy statistics; the model file records the accounting.",
             show_default=False,
         ),

@@ -65,6 +65,10 @@ class Synthesizer(Estimator):
     def _restore_state(self, loaded: LoadedModel) -> None:
         """Fitted attributes beyond the network, from the file."""
 
+    def _model_options(self, kind: Kind) -> dict[str, Any] | None:
+        """The options the kind's config is built from (the user's ``model_options``)."""
+        return self.model_options
+
     def _budget(self, n_rows: int) -> Budget | None:
         """The differential-privacy budget of this fit (None: no DP). Tables say."""
         return None
@@ -94,7 +98,7 @@ class Synthesizer(Estimator):
         """Fit the kind to ``data`` (as the reader of ``schema``'s kind returns it)."""
         self.check_params()
         kind = self.kind_entry()
-        config = kind.make_config(self.model_options)
+        config = kind.make_config(self._model_options(kind))
         device = resolve_device(self.device)
         self._check_data(data, schema)
         seed = self.random_seed
@@ -177,6 +181,6 @@ def check_private_kind(kind: Kind) -> None:
     if not getattr(kind.network, "supports_privacy", False):
         raise UsageError(
             f"The {kind.data} kind '{kind.name}' has no differentially private training; leave "
-            f"out {param('dp_epsilon')} or choose a kind that has one (tables: vae, cgan).",
+            f"out {param('dp_epsilon')} or choose a kind that has one (tables: vae, cgan, ar).",
             param="dp_epsilon",
         )

@@ -15,9 +15,11 @@ split, fingerprint, device placement and batches apply to each array alike.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -120,13 +122,14 @@ def fit_model(
     st = _State()
     history: list[dict[str, float]] = []
     if resume and checkpoint is not None and checkpoint.exists():
-        history = _restore(checkpoint, key, model, optimizers, schedulers, gen, st, device)
+        with _released(privacy, on_success=False):
+            history = _restore(checkpoint, key, model, optimizers, schedulers, gen, st, device)
 
     by_steps = cfg.steps is not None or privacy is not None
     eval_steps = max(1, total // max(1, cfg.evaluations)) if by_steps else None
     has_val = len(val_idx) > 0
     label = description or model.kind
-    with progress_bar(progress) as bar:
+    with progress_bar(progress) as bar, _released(privacy):
         task = bar.add_task(label, total=total, completed=min(st.step, total), losses="")
         while not st.stopped_early:
             if by_steps and st.step >= total:
@@ -167,8 +170,6 @@ def fit_model(
                 _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
             suffix = " (early stop)" if st.stopped_early else ""
             bar.update(task, completed=min(st.step, total), losses=_where(st, cfg, shown) + suffix)
-    if privacy is not None:
-        privacy.close()
     if st.best_state is not None:
         model.load_state_tensors(copy.copy(st.best_state))
         model.to(device)
@@ -188,6 +189,18 @@ def fit_model(
         "history": history,
         **({"privacy": privacy.record(st.step)} if privacy is not None else {}),
     }
+
+
+@contextlib.contextmanager
+def _released(privacy: DPTraining | None, *, on_success: bool = True) -> Iterator[None]:
+    """DP-SGD's per-sample hooks come off when the block ends (``on_success``) or fails."""
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        if privacy is not None and (on_success or not ok):
+            privacy.close()
 
 
 def _where(st: _State, cfg: TrainConfig, losses: str) -> str:

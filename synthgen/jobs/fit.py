@@ -48,7 +48,7 @@ def fit_to_file(
     if kind != "table":
         if privacy.get("dp_epsilon") is not None or privacy.get("dp_delta") is not None:
             raise UsageError(
-                f"{param('dp_epsilon')} applies to tables (vae, cgan); image kinds have no "
+                f"{param('dp_epsilon')} applies to tables (vae, cgan, ar); image kinds have no "
                 "differentially private training yet.",
                 param="dp_epsilon",
             )

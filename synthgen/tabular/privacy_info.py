@@ -11,6 +11,15 @@ from synthgen.tabular.transform.private import RARE_VALUES
 
 DP_EPOCHS = 20  # a private fit's default passes over the rows (more steps need more noise)
 DP_MAX_BATCH = 1024
+DP_BATCH_SHARE = 1 / 20  # expected batch: this share of the rows (at most DP_MAX_BATCH)
+
+
+DP_TRAINED = {
+    "vae": "encoder and decoder",
+    "cgan": "the cgan's critic (its generator learns only through the critic)",
+    "ar": "the autoregressive network (each row's gradient formed by synthgen, clipped and "
+    "noised by Opacus' DPOptimizer)",
+}
 
 
 def check_protection(rare_values: Any, rare_min_count: Any) -> None:
@@ -33,15 +42,24 @@ def check_protection(rare_values: Any, rare_min_count: Any) -> None:
 
 
 def private_train_config(
-    cfg: TrainConfig, n_rows: int | None, epochs: int | None, batch_size: int | None
+    cfg: TrainConfig,
+    n_rows: int | None,
+    epochs: int | None,
+    batch_size: int | None,
+    *,
+    dp_epochs: int = DP_EPOCHS,
+    batch_share: float = DP_BATCH_SHARE,
+    max_batch: int = DP_MAX_BATCH,
 ) -> TrainConfig:
     """A private fit's loop settings: fewer passes and larger batches than the kind's plan
-    (the noise per step shrinks relative to the batch), unless the user set them; no held-out
-    slice and no early stopping (every row trains, no loss on the rows decides anything)."""
+    (the noise per step shrinks relative to the batch), unless the user set them (a kind may
+    set its own in its registry entry, ``extra["dp_train"]``); no held-out slice and no early
+    stopping (every row trains, no loss on the rows decides anything)."""
     if batch_size is None and n_rows is not None:
-        cfg = dataclasses.replace(cfg, batch_size=int(min(DP_MAX_BATCH, max(16, n_rows // 20))))
+        batch = min(max_batch, max(16, int(n_rows * batch_share + 1e-6)))
+        cfg = dataclasses.replace(cfg, batch_size=int(batch))
     if epochs is None:
-        cfg = dataclasses.replace(cfg, epochs=DP_EPOCHS, min_epochs=0)
+        cfg = dataclasses.replace(cfg, epochs=dp_epochs, min_epochs=0)
     return dataclasses.replace(cfg, val_fraction=0.0, patience=10**9, min_epochs=0)
 
 
@@ -90,16 +108,27 @@ def privacy_record(est: Any) -> dict[str, Any]:
             "per_column": "split evenly over the modelled columns",
             "categories": "Laplace-noised counts; undeclared categories only above the "
             "partition-selection threshold",
-            "numbers": "schema min/max or noisy power-of-two bounds; noisy quantile histogram",
+            "numbers": "schema min/max or noisy power-of-two bounds; noisy quantile histogram "
+            "(binned columns: bins cut at its quantiles, or one per integer of a small range)",
         },
         "switched_off": [
-            "the VAE's fitted latent prior (a standard normal prior instead)",
+            *(
+                ["the VAE's fitted latent prior (a standard normal prior instead)"]
+                if est.model == "vae"
+                else []
+            ),
+            *(
+                [
+                    "condition combinations counted from the rows (the product of the "
+                    "condition columns' noisy category counts instead)"
+                ]
+                if est.model in ("vae", "ar")
+                else []
+            ),
             "the held-out slice and early stopping (a fixed number of steps)",
             "fixed_combinations from the rows (not enforced)",
             "integer id continuation (fresh tokens instead)",
         ],
-        "dp_trained": "the cgan's critic (its generator learns only through the critic)"
-        if est.model == "cgan"
-        else "encoder and decoder",
+        "dp_trained": DP_TRAINED.get(est.model, "the network"),
     }
     return out

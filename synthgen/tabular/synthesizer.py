@@ -22,7 +22,7 @@ from synthgen.tabular.privacy_info import check_protection, privacy_record, priv
 from synthgen.tabular.sampler import Sampler
 from synthgen.tabular.transform import TableTransformer
 from synthgen.tabular.transform.private import Protection
-from synthgen.tabular.transform.table import NUMERIC_METHODS
+from synthgen.tabular.transform.table import NUMERIC_METHODS, PRIVATE_NUMERIC
 
 MIN_ROWS = 10
 
@@ -35,10 +35,12 @@ class TabularSynthesizer(Synthesizer):
     Parameters: ``model`` (the kind: ``vae``, ``cgan``), ``epochs``/``batch_size`` (default:
     planned from the table's size), ``random_state`` (``seed`` is an alias), ``device``,
     ``progress``, ``model_options`` (the kind's config fields), ``numeric_encoding``
-    (``mode``/``quantile``; default: the kind's) and ``threads`` (CPU threads; default: torch's).
+    (``mode``/``quantile``/``binned``; default: the kind's) and ``threads`` (CPU threads;
+    default: torch's).
 
     Privacy: ``dp_epsilon``/``dp_delta`` fit with (epsilon, delta)-differential privacy
-    (``vae`` and ``cgan``; delta defaults to 1/n^2 for n rows; see ``synthgen.core.privacy``);
+    (``vae``, ``cgan`` and ``ar``; delta defaults to 1/n^2 for n rows; see
+    ``synthgen.core.privacy``);
     ``rare_min_count`` (k, noised; 0 = off) and ``rare_values`` (``placeholder``/``sample``)
     set the value protection every fit has: no category seen fewer than k times is generated
     and numbers are clipped to the k-th smallest and largest value.
@@ -81,20 +83,18 @@ class TabularSynthesizer(Synthesizer):
 
     # ------------------------------------------------------------------ fitting hooks
     def _numeric(self, kind: Kind) -> str:
-        if self.dp_epsilon is not None:
-            if self.numeric_encoding not in (None, "quantile"):
-                raise UsageError(
-                    f"{param('numeric_encoding')} {self.numeric_encoding!r} fits mixtures or "
-                    f"bins to the rows without noise, which would void the guarantee of "
-                    f"{param('dp_epsilon')}; a private fit uses 'quantile' (noisy quantiles).",
-                    param="numeric_encoding",
-                )
-            return "quantile"
         numeric = self.numeric_encoding or kind.extra["numeric_encoding"]
         if numeric not in NUMERIC_METHODS:
             raise UsageError(
                 f"{param('numeric_encoding')} must be one of {', '.join(NUMERIC_METHODS)}, "
                 f"not {numeric!r}.",
+                param="numeric_encoding",
+            )
+        if self.dp_epsilon is not None and numeric not in PRIVATE_NUMERIC:
+            raise UsageError(
+                f"{param('numeric_encoding')} {numeric!r} fits mixtures to the rows without "
+                f"noise, which would void the guarantee of {param('dp_epsilon')}; a private "
+                f"fit uses {' or '.join(repr(m) for m in PRIVATE_NUMERIC)} (noisy quantiles).",
                 param="numeric_encoding",
             )
         return numeric
@@ -111,7 +111,15 @@ class TabularSynthesizer(Synthesizer):
         cfg = super().train_config(n_rows)
         if self.dp_epsilon is None:
             return cfg
-        return private_train_config(cfg, n_rows, self.epochs, self.batch_size)
+        plan = self.kind_entry().extra.get("dp_train", {})
+        return private_train_config(cfg, n_rows, self.epochs, self.batch_size, **plan)
+
+    def _model_options(self, kind: Kind) -> dict[str, Any] | None:
+        """A private fit starts from the kind's DP defaults (``dp_model_options``; smaller
+        networks learn more under DP-SGD's noise); the user's options win."""
+        if self.dp_epsilon is None:
+            return self.model_options
+        return {**kind.extra.get("dp_model_options", {}), **(self.model_options or {})}
 
     def _budget(self, n_rows: int) -> Budget | None:
         if self.dp_epsilon is None:

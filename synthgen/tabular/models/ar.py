@@ -6,7 +6,9 @@ row as p(c) * prod_j p(x_j | c, x_<j), with the schema's condition columns c fir
 condition vectors are drawn from the training rows' own combinations (restricted to the fixed
 ones when conditioning), so conditioning on condition columns is exact and any subset of them
 gets its right conditional distribution; each other column is drawn from its head, one network
-pass per column over all rows at once.
+pass per column over all rows at once. With ``dp_epsilon`` the network trains by DP-SGD
+(``ar_private``: per-row gradients for Opacus' optimiser) and the condition pool comes from the
+transformer's noisy counts.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from torch import nn
 from synthgen.core.trainable import update_average
 from synthgen.errors import UsageError
 from synthgen.tabular.models.ar_net import ARNet
+from synthgen.tabular.models.ar_private import private_condition_codes, private_step
 from synthgen.tabular.models.base import TabularModel
 from synthgen.tabular.models.layout import Draw, Layout
 
@@ -101,6 +104,20 @@ class TabularAR(TabularModel):
         self.c_pool, self.c_counts = self.c_pool.to(device), self.c_counts.to(device)
         return self
 
+    # --- differential privacy --------------------------------------------------------------
+    supports_privacy = True
+
+    def make_private(self) -> None:
+        """DP-SGD on the network, every row's gradient computed by ``torch.func``
+        (``ar_private``); the condition pool from the transformer's noisy counts."""
+        super().make_private()
+
+    def private_optimizers(self) -> list[str]:
+        return ["ar"]
+
+    def private_modules(self, optimizer: str) -> list[nn.Module]:
+        return []  # no Opacus hooks: ``ar_private.row_gradients`` sets ``grad_sample``
+
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         opt = torch.optim.AdamW(
             self.net.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
@@ -113,6 +130,8 @@ class TabularAR(TabularModel):
         return (matrix @ self.slot_value).round_().long()
 
     def train_step(self, batch, optimizers):
+        if self.private:
+            return private_step(self, batch, optimizers)
         opt = optimizers["ar"]
         opt.zero_grad(set_to_none=True)
         with self.autocast():
@@ -130,7 +149,12 @@ class TabularAR(TabularModel):
         return total / max(len(data), 1)
 
     def finish(self, data: torch.Tensor, advance=lambda n=1: None) -> None:
-        """Store the training rows' condition combinations and their counts."""
+        """Store the training rows' condition combinations and their counts (a private fit:
+        the product of the condition columns' noisy counts)."""
+        if self.private:
+            pool, counts = private_condition_codes(self.layout, self.order, self.n_cond)
+            self.c_pool, self.c_counts = pool.to(data.device), counts.to(data.device)
+            return
         cond = self.codes(data)[:, : self.n_cond]
         if self.n_cond:
             pool, counts = torch.unique(cond, dim=0, return_counts=True)

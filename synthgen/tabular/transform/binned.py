@@ -10,7 +10,9 @@ capital-gain's zeros or hours-per-week's 40 come back exactly, with their exact 
 Decoding: every bin keeps a small table of ``bin_quantiles`` quantiles of the training values in
 it; a drawn bin is turned into a value by interpolating that table at a uniform draw. A bin of
 one value decodes to it; a bin of many values gives values spread as the training values in it
-(not copies of them). Integers are rounded and values clipped to the column's bounds by
+(not copies of them). A differentially private fit sees no row here: its bins come from the
+column's (schema or noisy) range and a noisy quantile table (``_fit_private_values``).
+Integers are rounded and values clipped to the column's bounds by
 ``NumericEncoder``; a nullable column has a last slot for "missing" in the same softmax.
 """
 
@@ -28,6 +30,10 @@ from synthgen.tabular.transform.numeric import NumericEncoder
 # learned from a handful of rows each, and early stopping then ended training after a few
 # epochs (breast_cancer, Pima, thyroid: trends 0.80-0.93 at 5 rows, 0.93-0.95 at 50)
 MIN_BIN_ROWS = 50
+# most quantile bins of a private fit: its noisy quantile table comes from a histogram of
+# about 50 pieces (``private.QUANTILE_BINS``), and every slot more is one more logit to learn
+# under DP-SGD's noise
+PRIVATE_BINS = 32
 
 
 class BinnedEncoder(NumericEncoder):
@@ -45,7 +51,7 @@ class BinnedEncoder(NumericEncoder):
     # ------------------------------------------------------------------ fitting
     def _fit_values(self, obs: np.ndarray, rng: np.random.Generator) -> None:
         uniq, counts = np.unique(obs, return_counts=True)
-        q = int(self.params["bin_quantiles"])
+        q = self._q
         if len(uniq) <= self.params["n_bins"]:
             self.table_ = np.repeat(uniq[:, None], q, axis=1).astype(np.float64)
             return
@@ -59,6 +65,30 @@ class BinnedEncoder(NumericEncoder):
             rows = sorted_obs[cum[lo] : cum[hi + 1]]
             table[b] = np.quantile(rows, grid)
         self.table_ = np.maximum.accumulate(table, axis=1)
+
+    def _private_quantile_count(self) -> int:
+        return min(PRIVATE_BINS, int(self.params["n_bins"])) * (self._q - 1) + 1
+
+    @property
+    def _q(self) -> int:
+        return int(self.params["bin_quantiles"])
+
+    def _fit_private_values(self, quantiles: np.ndarray) -> None:
+        """Bins of a differentially private fit, from nothing but the column's (schema or
+        noisy) range and its noisy quantile table: an integer column whose range fits in
+        ``n_bins`` gets one bin per integer of the range; any other column equal-count bins of
+        the noisy quantiles, ``bin_quantiles`` of them a bin (a run of bins at the range's
+        lower end, a point mass such as capital-gain's zeros, becomes one exact bin)."""
+        q, lo, hi = self._q, self.low_, self.high_
+        if self.spec.type == "integer" and hi - lo + 1 <= int(self.params["n_bins"]):
+            values = np.arange(lo, hi + 1.0)
+            self.table_ = np.repeat(values[:, None], q, axis=1).astype(np.float64)
+            return
+        quantiles = np.asarray(quantiles, dtype=np.float64)
+        n = max(1, (len(quantiles) - 1) // (q - 1))
+        table = np.stack([quantiles[b * (q - 1) : b * (q - 1) + q] for b in range(n)])
+        keep = np.r_[True, np.any(table[1:] != table[:-1], axis=1)]
+        self.table_ = np.maximum.accumulate(table[keep], axis=1)
 
     @property
     def n_bins_(self) -> int:

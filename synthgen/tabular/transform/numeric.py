@@ -144,8 +144,13 @@ class NumericEncoder(ColumnEncoder):
             fmt = self.spec.format or ""
             self.resolution_ = DAY_S if fmt and "%H" not in fmt else 1
         integer = self.spec.type == "integer"
-        self._fit_private_values(private_quantiles(obs, lo, hi, eps, 100, integer, rng))
+        n_q = self._private_quantile_count()
+        self._fit_private_values(private_quantiles(obs, lo, hi, eps, n_q, integer, rng))
         self._build_spans()
+
+    def _private_quantile_count(self) -> int:
+        """Points of the noisy quantile table a private fit reads."""
+        return 100
 
     def _fit_private_values(self, quantiles: np.ndarray) -> None:
         raise NotImplementedError(f"{type(self).__name__} has no private fit")

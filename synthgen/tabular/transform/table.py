@@ -21,6 +21,7 @@ from synthgen.tabular.transform.quantile import QuantileEncoder
 STATE_FORMAT = 1
 NumericMethod = Literal["mode", "quantile", "binned"]
 NUMERIC_METHODS = ("mode", "quantile", "binned")
+PRIVATE_NUMERIC = ("quantile", "binned")  # the encodings with a differentially private fit
 
 
 @dataclass(frozen=True)
