@@ -153,6 +153,7 @@ class TabularSynthesizer(Synthesizer):
         seed: int | None = None,
         chunk_rows: int = 100_000,
         blocks: tuple[int, int] | None = None,
+        threads: int = 1,
     ) -> Iterator[pd.DataFrame]:
         """Yield chunks totalling exactly ``n`` rows that satisfy ``conditions`` and the schema's
         constraints (raises GenerationError on a shortfall, never yields a short total).
@@ -160,11 +161,12 @@ class TabularSynthesizer(Synthesizer):
 
         Rows are block-seeded (``block_rows`` rows a block, see :mod:`synthgen.core.blocks`):
         ``blocks=(first, end)`` yields only the rows of blocks ``[first, end)`` of the ``n``-row
-        output, the same rows a full run has there."""
+        output, the same rows a full run has there. ``threads`` blocks are drawn at once
+        (the same rows)."""
         self._check_fitted()
         sampler = Sampler(self, conditions or {}, seed=self.random_seed if seed is None else seed)
         first, end = blocks if blocks is not None else (0, None)
-        return sampler.chunks(n, chunk_rows, first_block=first, end_block=end)
+        return sampler.chunks(n, chunk_rows, first_block=first, end_block=end, threads=threads)
 
     def check_conditions(self, conditions: dict[str, Any] | None, *, seed: int) -> None:
         """Refuse unknown conditions, and ones too few candidate rows meet, without drawing
