@@ -87,14 +87,16 @@ class Group:
 
     # --- weights ---------------------------------------------------------------------------
     def broadcast_state(self, model: TrainableModel) -> None:
-        """Every rank takes rank 0's weights (parameters, buffers and extra state)."""
-        tensors = model.state_tensors()
-        for key in sorted(tensors):
-            value = tensors[key].to(self.device).contiguous()
-            dist.broadcast(value, 0)
-            tensors[key] = value.cpu()
-        model.load_state_tensors(tensors)
-        model.to(self.device)
+        """Every rank takes rank 0's weights (parameters, buffers and extra state, such as a
+        latent prior fitted after training, whatever its shape on the other ranks)."""
+        box = [model.state_tensors() if self.rank == 0 else None]
+        dist.broadcast_object_list(box, src=0, device=self._object_device())
+        if self.rank != 0:
+            model.load_state_tensors(box[0])
+            model.to(self.device)
+
+    def _object_device(self) -> torch.device | None:
+        return self.device if self.device.type == "cuda" else None
 
     def broadcast_buffers(self, model: TrainableModel) -> None:
         """Batch-norm statistics (and other buffers) follow rank 0's, as DDP's do."""
