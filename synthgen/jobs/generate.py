@@ -136,7 +136,10 @@ def _table(
     )
     # great-expectations is imported only when the rows are done: importing it in a thread
     # while they are drawn holds the GIL against the generator and was slower overall
-    validator = OutputValidator(synth.schema_, rows, seed=0) if validate else None
+    validator = None
+    if validate:
+        trusted = synth.columns_valid_by_construction()
+        validator = OutputValidator(synth.schema_, rows, seed=0, valid_columns=trusted)
     # the block size and seed the rows come from, recorded in a Parquet file's metadata
     recorded = {
         "seed": synth.random_seed if seed is None else seed,

@@ -174,6 +174,31 @@ class TabularSynthesizer(Synthesizer):
         self._check_fitted()
         Sampler(self, conditions or {}, seed=seed).probe()
 
+    def columns_valid_by_construction(self) -> frozenset[str]:
+        """Categorical columns whose generated values are all valid by construction: every
+        value the transformer can decode there (and every value a fixed-combination repair can
+        write) is a declared category and no missing-value token, so the every-row check need
+        not look at the values (only at their type and missing ones)."""
+        from synthgen.tabular.transform.categorical import CategoricalEncoder
+
+        self._check_fitted()
+        tokens = set(self.schema_.missing_values)
+        combos = (self.generation_info_ or {}).get("fixed_combinations", [])
+        out = set()
+        for spec in self.schema_.columns:
+            enc = self.transformer_.encoders_.get(spec.name)
+            if spec.type != "categorical" or type(enc) is not CategoricalEncoder:
+                continue
+            values = {v for v in enc.output_labels if v is not None}
+            for combo in combos:
+                if spec.name in combo["columns"]:
+                    j = combo["columns"].index(spec.name)
+                    values |= {row[j] for row in combo["values"] if row[j] is not None}
+            declared = spec.categories
+            if (declared is None or values <= set(declared)) and not values & tokens:
+                out.add(spec.name)
+        return frozenset(out)
+
     @property
     def block_rows(self) -> int:
         """Rows per block of block-seeded generation."""
