@@ -209,12 +209,14 @@ def main() -> None:
     ap.add_argument("--tag", default="throughput")
     args = ap.parse_args()
     t = time.perf_counter()
+    load_start = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory() as d:
         doc = run(args, Path(d))
     doc["machine"] = (
         f"{platform.machine()}, {os.cpu_count()} cores (2-core x86_64 AMD EPYC VM, 24 GB, no "
         f"GPU); {args.beside}"
     )
+    doc["load_avg_1m_at_start"] = load_start
     doc["threads"] = os.environ.get("OMP_NUM_THREADS", "unset")
     doc["benchmark_wall_s"] = time.perf_counter() - t
     write_outputs(doc, args.tag)
@@ -231,8 +233,8 @@ def write_outputs(doc: dict, tag: str) -> None:
     revs = {"before": doc.get("before_rev", ""), "after": doc.get("after_rev", "")}
     lines = [
         f"Adult {doc['kind']} (the default table kind), validated Parquet output. Machine: "
-        f"{doc['machine']}; OMP_NUM_THREADS={doc['threads']}; load average at the end: "
-        f"{doc['load_avg_1m_at_end']}.",
+        f"{doc['machine']}; OMP_NUM_THREADS={doc['threads']}; load average (1 min) at the start "
+        f"{doc['load_avg_1m_at_start']}, at the end {doc['load_avg_1m_at_end']}.",
         "",
         "CPU-seconds per 1M rows, by stage (one in-process run of "
         f"{doc['profile'][labels[-1]]['rows']:,} rows each; `time.thread_time` per stage):",
