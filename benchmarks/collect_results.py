@@ -35,6 +35,11 @@ SECTIONS = [
         "Generation at scale: one process, sharded, on Ray (`benchmarks/scale.py`, issue 15)",
     ),
     (
+        "throughput",
+        "Generation throughput per core: where the CPU-seconds go (`benchmarks/throughput.py`, "
+        "issue 15)",
+    ),
+    (
         "images",
         "Image models on MNIST10k and real RGB patches, judged by three independent classifiers "
         "(`benchmarks/images.py`)",

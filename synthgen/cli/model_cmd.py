@@ -125,6 +125,10 @@ def fit(
 ) -> None:
     """Fit a generator to a table or an image set (the schema's kind decides).
 
+    Started by torchrun (`torchrun --nproc-per-node P -m synthgen fit ...`), the P processes
+    train one model together (gloo on CPU, NCCL on GPU, each on its share of every batch);
+    rank 0 writes the model file.
+
     \b
     Examples:
       synthgen fit train.csv --schema adult.yaml --kind vae -o model.synth
@@ -159,6 +163,8 @@ def fit(
             "rare_min_count": rare_min_count,
         },
     )
+    if not summary["written"]:
+        return  # another torchrun process than rank 0: rank 0 writes and reports
     dp = summary.get("privacy")
     spent = f", epsilon {dp['epsilon_spent']:.3g} of {dp['epsilon']:g}" if dp else ""
     console.print(

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from synthgen.core import distributed
 from synthgen.core.checkpoint import load_checkpoint, save_checkpoint, tensors_of_run
 from synthgen.core.privacy import DPTraining
 from synthgen.core.progress import phase, progress_bar
@@ -96,13 +97,34 @@ def fit_model(
     slice, no early stopping, no choice of weights by a loss), batches are Poisson samples, the
     model's private optimisers clip and noise per-sample gradients, and the run stops after the
     plan's steps, when its budget is spent.
+
+    Launched by ``torchrun`` (see ``core/distributed.py``), each process trains on its share of
+    every batch with gradients all-reduced; rank 0 alone shows progress, and no checkpoint is
+    written.
     """
+    distributed.refuse_unsupported(resume=resume, private=privacy is not None)
+    with distributed.session(device) as group:
+        if group is not None:
+            device, checkpoint = group.device, None
+            progress = progress and group.rank == 0
+        return _fit(
+            model, matrix, cfg, device, progress, checkpoint, resume, run_key, description,
+            privacy, group,
+        )  # fmt: skip
+
+
+def _fit(
+    model, matrix, cfg, device, progress, checkpoint, resume, run_key, description, privacy, group
+) -> dict[str, Any]:
     gen = seed_everything(cfg.seed)
     val_fraction = 0.0 if privacy is not None else cfg.val_fraction
     train_idx, val_idx = split_rows(n_rows(matrix), val_fraction, cfg.seed, cfg.max_val_rows)
     data = place(matrix, train_idx, device)
     val = place(matrix, val_idx, device)
     model.to(device)
+    if group is not None:
+        group.broadcast_state(model)  # rank 0's initial weights everywhere
+        group.seed_steps(cfg.seed)
     if privacy is not None:
         model.make_private()
     model.prepare(data)
@@ -118,6 +140,8 @@ def fit_model(
         key["privacy"] = asdict(privacy)
         optimizers = privacy.wrap(model, optimizers)
     key = json.loads(json.dumps(key))  # compare as stored (tuples become lists)
+    if group is not None:
+        group.attach(optimizers)
 
     st = _State()
     history: list[dict[str, float]] = []
@@ -147,8 +171,12 @@ def fit_model(
                 else model.batches(data, cfg.batch_size, gen)
             )
             for batch in batches:
+                if group is not None:
+                    batch = group.share(batch, model.batch_granule())
                 for k, v in model.train_step(batch, optimizers).items():
                     sums[k] = sums.get(k, 0.0) + v
+                if group is not None:
+                    group.broadcast_buffers(model)
                 count += 1
                 st.step += 1
                 for sched in schedulers:
@@ -161,12 +189,14 @@ def fit_model(
                         shown = " ".join(f"{k}={v / count:.3f}" for k, v in sums.items())
                         _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
                     elif has_val or st.step >= total:
-                        shown = _evaluate(model, val, data, has_val, st, cfg, sums, count, history)
+                        shown = _evaluate(
+                            model, val, data, has_val, st, cfg, sums, count, history, group
+                        )
                         _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
                     if st.stopped_early or st.step >= total:
                         break
             if not by_steps and (st.epoch % cfg.eval_every == 0 or st.epoch == cfg.epochs):
-                shown = _evaluate(model, val, data, has_val, st, cfg, sums, count, history)
+                shown = _evaluate(model, val, data, has_val, st, cfg, sums, count, history, group)
                 _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
             suffix = " (early stop)" if st.stopped_early else ""
             bar.update(task, completed=min(st.step, total), losses=_where(st, cfg, shown) + suffix)
@@ -178,6 +208,8 @@ def fit_model(
     with phase(progress and steps > 0, model.finish_description, steps) as advance:
         with torch.no_grad():
             model.finish(data, advance)
+    if group is not None:
+        group.broadcast_state(model)  # every rank ends with rank 0's weights
     return {
         "epochs_run": st.epoch,
         "epochs_max": cfg.epochs if not by_steps else st.epoch,
@@ -218,6 +250,7 @@ def _evaluate(
     sums: dict[str, float],
     count: int,
     history: list[dict[str, float]],
+    group: distributed.Group | None = None,
 ) -> str:
     """One evaluation: the validation loss, the best weights so far, the early-stop count."""
     losses = {k: v / max(count, 1) for k, v in sums.items()}
@@ -226,6 +259,8 @@ def _evaluate(
     with torch.no_grad():
         vloss = model.validation_loss(val if has_val else data)
     model.train(True)
+    if vloss is not None and group is not None:
+        vloss = group.mean(vloss)  # every rank decides alike
     if vloss is None:
         return shown
     losses["val"] = vloss

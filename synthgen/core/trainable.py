@@ -111,6 +111,11 @@ class TrainableModel(ABC):
             idx = perm[start : start + batch_size]
             yield tuple(t[idx] for t in data) if isinstance(data, tuple) else data[idx]
 
+    def batch_granule(self) -> int:
+        """Rows a batch is made of in whole multiples (a GAN's pac); multi-process training
+        gives each process a share of this many rows at a time."""
+        return 1
+
     def steps_per_epoch(self, n_rows: int, batch_size: int) -> int:
         """How many batches ``batches`` yields for ``n_rows`` rows (for planning and progress)."""
         return len(range(0, max(n_rows - batch_size // 2, min(n_rows, 1)), batch_size))

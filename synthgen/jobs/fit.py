@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from synthgen.core import distributed
 from synthgen.core.checkpoint import is_checkpoint
 from synthgen.errors import OutputError, UsageError, param
 from synthgen.jobs.kinds import data_of, default_kind, estimator_class, read_data, schema_of
@@ -38,6 +39,9 @@ def fit_to_file(
 
     ``privacy`` holds the table estimator's privacy parameters (``dp_epsilon``, ``dp_delta``,
     ``rare_values``, ``rare_min_count``); images have none.
+
+    Under ``torchrun`` every process runs this (see ``core/distributed.py``); rank 0 alone
+    writes the model file (``written`` in the summary says whether this process did).
     """
     output = Path(output)
     check_output(output, overwrite=overwrite, inputs=[data, schema_path])
@@ -65,6 +69,7 @@ def fit_to_file(
         **privacy,
     )
     synth.check_params()  # a bad kind, option, seed or device is refused before reading data
+    distributed.refuse_unsupported(resume=resume, private=privacy.get("dp_epsilon") is not None)
     synth.train_config()
     checkpoint = Path(f"{output}.ckpt")
     if checkpoint.exists() or checkpoint.is_symlink():
@@ -79,7 +84,15 @@ def fit_to_file(
                 f"to continue it or {param('overwrite')} to start afresh (it is then replaced)."
             )
     synth.fit(read_data(data, schema), schema, checkpoint=checkpoint, resume=resume)
-    synth.save(output, overwrite=overwrite, inputs=[data, schema_path])
-    checkpoint.unlink(missing_ok=True)
+    written = distributed.is_main()
+    if written:
+        synth.save(output, overwrite=overwrite, inputs=[data, schema_path])
+        checkpoint.unlink(missing_ok=True)
     dp = (getattr(synth, "privacy_", None) or {}).get("differential_privacy")
-    return {**synth.training_, "fit_seconds": synth.fit_seconds_, "data": kind, "privacy": dp}
+    return {
+        **synth.training_,
+        "fit_seconds": synth.fit_seconds_,
+        "data": kind,
+        "privacy": dp,
+        "written": written,
+    }

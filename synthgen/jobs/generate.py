@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -96,6 +97,16 @@ def open_stream(
     return estimator.iter_sample(rows, conditions, seed=seed, chunk_rows=chunk_rows)
 
 
+def draw_threads() -> int:
+    """Blocks drawn at once by one generating process: its cores, at most 4 (each block in
+    flight holds its rows; more cores are better used by shards)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
 def _check_rows(rows: Any) -> None:
     if isinstance(rows, bool) or not isinstance(rows, int) or rows <= 0:
         raise UsageError(
@@ -119,10 +130,16 @@ def _table(
     check_output(output, overwrite=overwrite, inputs=[model_path])
     fmt = table_format(output, fmt)
     synth = load_estimator(model_path, "generator", device=device)
-    chunks = open_stream(synth, rows, conditions, seed, chunk_rows)  # conditions checked now
+    # conditions checked now; blocks drawn on the cores beside the writer, same rows
+    chunks = synth.iter_sample(
+        rows, conditions, seed=seed, chunk_rows=chunk_rows, threads=draw_threads()
+    )
     # great-expectations is imported only when the rows are done: importing it in a thread
     # while they are drawn holds the GIL against the generator and was slower overall
-    validator = OutputValidator(synth.schema_, rows, seed=0) if validate else None
+    validator = None
+    if validate:
+        trusted = synth.columns_valid_by_construction()
+        validator = OutputValidator(synth.schema_, rows, seed=0, valid_columns=trusted)
     # the block size and seed the rows come from, recorded in a Parquet file's metadata
     recorded = {
         "seed": synth.random_seed if seed is None else seed,

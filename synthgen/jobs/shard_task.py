@@ -68,7 +68,12 @@ def _write(task: dict[str, Any]) -> dict[str, Any]:
     )
     validator = None
     if task["validate"]:
-        validator = OutputValidator(synth.schema_, task["rows"], seed=task["index"])
+        validator = OutputValidator(
+            synth.schema_,
+            task["rows"],
+            seed=task["index"],
+            valid_columns=synth.columns_valid_by_construction(),
+        )
     target = Path(task["out_dir"]) / shard_name(task["index"])
     shard_meta = {"index": task["index"], "first_row": start, "rows": task["stop"] - start}
     metadata = {IDENTITY_KEY: task["identity"], SHARD_KEY: json.dumps(shard_meta)}

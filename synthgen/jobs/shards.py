@@ -121,6 +121,7 @@ def generate_shards(
         except BaseException:  # shards already written stay (complete) for a re-run
             _remove_temp_files(out)
             raise
+        _remove_temp_files(out)  # a killed attempt's, when Ray ran its shard again
     files = sorted([*kept.values(), *results], key=lambda e: e["index"])
     validation = None
     if validator is not None:

@@ -34,8 +34,13 @@ class OutputValidator:
         *,
         seed: int = 0,
         sample_rows: int = GX_SAMPLE_ROWS,
+        valid_columns: frozenset[str] = frozenset(),
     ) -> None:
+        """``valid_columns``: categorical columns whose values are valid by construction
+        (``TabularSynthesizer.columns_valid_by_construction``); only their type and missing
+        values are checked."""
         self.schema = schema
+        self.valid_columns = frozenset(valid_columns)
         self.total_rows = total_rows
         self.sample_rows = sample_rows
         self.rng = np.random.default_rng(seed)
@@ -52,7 +57,7 @@ class OutputValidator:
         the full conversion check of ``validate_frame``, which also words the problems."""
         from synthgen.tabular.io import validate_frame
 
-        if not typed_chunk_ok(chunk, self.schema):
+        if not typed_chunk_ok(chunk, self.schema, self.valid_columns):
             try:
                 validate_frame(chunk, self.schema, source="generated rows", row_offset=self.seen)
             except DataError as err:
@@ -124,12 +129,16 @@ class OutputValidator:
         return {k: v for k, v in summary.items() if k != "great_expectations"}
 
 
-def typed_chunk_ok(frame: pd.DataFrame, schema: TableSchema) -> bool:
+def typed_chunk_ok(
+    frame: pd.DataFrame, schema: TableSchema, valid_columns: frozenset[str] = frozenset()
+) -> bool:
     """Whether ``frame`` is a typed frame of ``schema`` that ``validate_frame`` would accept:
     the schema's columns in order, each with its typed dtype, no missing values where the
     column is not nullable and no missing-value tokens standing as values, categories within
     the declared set, numbers finite and within min/max. False means "not shown to be valid"
-    (the caller runs the full check); every test is one vectorised pass (Arrow or numpy)."""
+    (the caller runs the full check); every test is one vectorised pass (Arrow or numpy).
+    Categorical ``valid_columns`` (values valid by construction) are checked for their type
+    and missing values only."""
     if [str(c) for c in frame.columns] != schema.column_names:
         return False
     tokens = set(schema.missing_values)
@@ -138,6 +147,10 @@ def typed_chunk_ok(frame: pd.DataFrame, schema: TableSchema) -> bool:
         if spec.type in ("categorical", "id"):
             if not isinstance(dtype, pd.StringDtype):
                 return False
+            if spec.name in valid_columns and spec.type == "categorical":
+                if not spec.nullable and col.isna().any():
+                    return False
+                continue
             arr = pa.array(col.array, type=pa.large_string())
             if arr.null_count and not spec.nullable:
                 return False

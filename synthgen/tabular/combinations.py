@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def combination_keys(frame: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
@@ -55,6 +57,7 @@ class FixedCombination:
             if len(set(keys)) == len(keys):  # this column's value fixes the combination
                 self.source = i
                 self._keys = pd.Index(_keys(np.array(keys, dtype=object)))
+                self._arrow_keys = pa.array(keys, type=pa.large_string())
                 self._targets = {
                     j: [c[j] for c in combos] for j in range(len(self.columns)) if j != i
                 }
@@ -71,8 +74,7 @@ class FixedCombination:
         valid = np.zeros(len(df), dtype=bool)
         if self.source is None or not len(df):
             return df, valid
-        labels = _labels(df[self.columns[self.source]])
-        pos = self._keys.get_indexer(_keys(labels))
+        pos, missing = self._positions(df[self.columns[self.source]])
         hit = pos >= 0
         if not hit.any():
             return df, valid
@@ -87,8 +89,24 @@ class FixedCombination:
             column[hit] = typed[pos[hit]]
             df[name] = column
         if complete:
-            valid = hit & ~pd.isna(labels)
+            valid = hit & ~missing
         return df, valid
+
+    def _positions(self, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Where each row's determining value is among the combinations (-1: nowhere; a
+        missing value matches a missing key), and which rows miss it. A string column is
+        looked up in Arrow (no Python strings); others through their labels."""
+        if isinstance(column.dtype, pd.StringDtype):
+            try:
+                arr = pa.array(column.array, type=pa.large_string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+                arr = None
+            if arr is not None:
+                pos = pc.index_in(arr, value_set=self._arrow_keys, skip_nulls=False)
+                missing = arr.is_null().to_numpy(zero_copy_only=False)
+                return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), missing
+        labels = _labels(column)
+        return self._keys.get_indexer(_keys(labels)), np.asarray(pd.isna(labels), dtype=bool)
 
     def accept(self, df: pd.DataFrame, valid: np.ndarray | None = None) -> np.ndarray:
         """Which rows hold an allowed combination (rows marked ``valid`` by ``repair_valid``

@@ -161,6 +161,7 @@ class TabularSynthesizer(Synthesizer):
         seed: int | None = None,
         chunk_rows: int = 100_000,
         blocks: tuple[int, int] | None = None,
+        threads: int = 1,
     ) -> Iterator[pd.DataFrame]:
         """Yield chunks totalling exactly ``n`` rows that satisfy ``conditions`` and the schema's
         constraints (raises GenerationError on a shortfall, never yields a short total).
@@ -168,17 +169,43 @@ class TabularSynthesizer(Synthesizer):
 
         Rows are block-seeded (``block_rows`` rows a block, see :mod:`synthgen.core.blocks`):
         ``blocks=(first, end)`` yields only the rows of blocks ``[first, end)`` of the ``n``-row
-        output, the same rows a full run has there."""
+        output, the same rows a full run has there. ``threads`` blocks are drawn at once
+        (the same rows)."""
         self._check_fitted()
         sampler = Sampler(self, conditions or {}, seed=self.random_seed if seed is None else seed)
         first, end = blocks if blocks is not None else (0, None)
-        return sampler.chunks(n, chunk_rows, first_block=first, end_block=end)
+        return sampler.chunks(n, chunk_rows, first_block=first, end_block=end, threads=threads)
 
     def check_conditions(self, conditions: dict[str, Any] | None, *, seed: int) -> None:
         """Refuse unknown conditions, and ones too few candidate rows meet, without drawing
         any output row (what ``iter_sample`` refuses before its first chunk)."""
         self._check_fitted()
         Sampler(self, conditions or {}, seed=seed).probe()
+
+    def columns_valid_by_construction(self) -> frozenset[str]:
+        """Categorical columns whose generated values are all valid by construction: every
+        value the transformer can decode there (and every value a fixed-combination repair can
+        write) is a declared category and no missing-value token, so the every-row check need
+        not look at the values (only at their type and missing ones)."""
+        from synthgen.tabular.transform.categorical import CategoricalEncoder
+
+        self._check_fitted()
+        tokens = set(self.schema_.missing_values)
+        combos = (self.generation_info_ or {}).get("fixed_combinations", [])
+        out = set()
+        for spec in self.schema_.columns:
+            enc = self.transformer_.encoders_.get(spec.name)
+            if spec.type != "categorical" or type(enc) is not CategoricalEncoder:
+                continue
+            values = {v for v in enc.output_labels if v is not None}
+            for combo in combos:
+                if spec.name in combo["columns"]:
+                    j = combo["columns"].index(spec.name)
+                    values |= {row[j] for row in combo["values"] if row[j] is not None}
+            declared = spec.categories
+            if (declared is None or values <= set(declared)) and not values & tokens:
+                out.add(spec.name)
+        return frozenset(out)
 
     @property
     def block_rows(self) -> int:

@@ -77,3 +77,23 @@ def test_ray_scoring_equals_local(local_ray, models_dir, census, tmp_path):
     assert on_ray["is_anomaly"].tolist() == local["is_anomaly"].tolist()
     assert on_ray["top_columns"].tolist() == local["top_columns"].tolist()
     assert on_ray["age"].tolist() == frame["age"].tolist()  # rows in order
+
+
+def test_ray_retries_a_killed_worker(local_ray, models_dir, two_block_rows, tmp_path, monkeypatch):
+    import shard_faults
+
+    from synthgen.jobs import engines
+
+    rows, single, _ = two_block_rows
+    marker = tmp_path / "killed-once"
+    out = tmp_path / "ds"
+    ray.cloudpickle.register_pickle_by_value(shard_faults)  # Ray's workers need not find it
+    monkeypatch.setattr(engines, "write_shard", shard_faults.killed_once(marker))
+    model = models_dir / "census.synth"
+    result = _cli("generate", model, "-n", rows, "--shards", 2, "--engine", "ray", "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert marker.exists()  # shard 1's first worker was killed half-way; Ray ran it again
+    assert sorted(p.name for p in out.iterdir()) == [
+        "_manifest.json", "part-00000.parquet", "part-00001.parquet"
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_parquet(out), single)

@@ -92,3 +92,30 @@ def test_sharded_refusals(models_dir, tmp_path, monkeypatch):
     )  # fmt: skip
     assert result.exit_code == 2 and "No Ray cluster answers" in result.output, result.output
     assert not (tmp_path / "y").exists()
+
+
+def test_killed_local_worker_fails_cleanly_and_rerun_resumes(
+    models_dir, two_block_rows, tmp_path, monkeypatch
+):
+    import shard_faults
+
+    from synthgen.jobs import engines
+
+    rows, single, _ = two_block_rows
+    model = models_dir / "census.synth"
+    out = tmp_path / "ds"
+    args = ("generate", model, "-n", rows, "--shards", 2, "--workers", 2, "-o", out, "-q")
+    with monkeypatch.context() as patch:  # shard 1's process is SIGKILLed mid-write
+        patch.setattr(engines, "write_shard", shard_faults.killed_writing_shard_1)
+        result = _cli(*args)
+    assert result.exit_code != 0
+    assert "worker process ended abruptly" in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output
+    left = sorted(p.name for p in out.iterdir())
+    assert left in ([], ["part-00000.parquet"])  # no manifest, no temp file, no partial shard
+    result = _cli(*args)  # the same command again resumes and completes
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "_manifest.json", "part-00000.parquet", "part-00001.parquet"
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_parquet(out), single)

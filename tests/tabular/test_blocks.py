@@ -35,6 +35,19 @@ def test_a_block_made_alone_equals_the_same_block_of_a_full_run(orders):
     assert full["order_id"].is_unique and full["email"].is_unique
     other = orders.sample(300, {"level": "mid"}, seed=12)
     assert not other[["start", "end", "amount"]].equals(full.iloc[:300][["start", "end", "amount"]])
+    # blocks drawn three at a time, in threads: the same rows, in order
+    threaded = orders.iter_sample(n, {"level": "mid"}, seed=11, threads=3, chunk_rows=40_000)
+    pd.testing.assert_frame_equal(pd.concat(list(threaded), ignore_index=True), full)
+
+
+def test_threaded_blocks_stop_cleanly_when_the_consumer_stops(orders):
+    import threading
+
+    chunks = orders.iter_sample(4 * B, seed=1, threads=2, chunk_rows=B)
+    first = next(chunks)
+    assert len(first) == B
+    chunks.close()  # the drawing threads are waited for and the rest dropped
+    assert not [t for t in threading.enumerate() if t.name.startswith("synthgen-draw")]
 
 
 def test_shard_plans_cover_whole_blocks():

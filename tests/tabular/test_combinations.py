@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from synthgen.tabular.combinations import FixedCombination, combination_keys
 
@@ -72,3 +73,18 @@ def test_rows_repaired_are_valid_by_construction_and_the_rest_still_checked():
     assert df["code"].tolist() == ["1", "1", "2", "3", "2"]
     assert combo.accept(df, valid).tolist() == combo.accept(df).tolist()
     assert combo.accept(df, valid).tolist() == [True, False, False, True, True]
+
+
+@pytest.mark.parametrize("dtype", ["string", object])
+def test_arrow_lookup_of_the_determining_value_equals_the_label_lookup(dtype):
+    # a missing determining value that is itself a known combination is repaired from it
+    combo = FixedCombination(["level", "code"], [["low", "1"], [None, "0"], ["high", "3"]])
+    df = pd.DataFrame(
+        {
+            "level": pd.array(["low", "odd", None, "high", "low"], dtype=dtype),
+            "code": pd.array(["3", "1", "2", "9", "1"], dtype="string"),
+        }
+    )
+    df, valid = combo.repair_valid(df)
+    assert df["code"].tolist() == ["1", "1", "0", "3", "1"]
+    assert valid.tolist() == [True, False, False, True, True]  # missing: still checked

@@ -101,6 +101,31 @@ def test_chunk_check_agrees_with_validate_frame(census_schema):
     assert validator.problems == []
 
 
+def test_columns_valid_by_construction_skip_only_what_the_model_cannot_break(fitted):
+    import copy
+
+    import pyarrow as pa
+
+    schema = fitted.schema_
+    categorical = {c.name for c in schema.columns if c.type == "categorical"}
+    trusted = fitted.columns_valid_by_construction()
+    assert trusted and trusted <= categorical
+    rows = fitted.sample(300, seed=4)
+    assert typed_chunk_ok(rows, schema, trusted)
+    # a value the transformer could decode outside the declared set: that column is checked
+    name = next(c.name for c in schema.columns if c.name in trusted and c.categories)
+    other = copy.deepcopy(fitted)
+    enc = other.transformer_.encoders_[name]
+    enc._values = pa.array([*enc.output_labels, "Unknown"], type=pa.large_string())
+    assert name not in other.columns_valid_by_construction()
+    # ... and a missing value in a trusted column that is not nullable still fails the check
+    spec = schema.column(name)
+    if not spec.nullable:
+        broken = rows.copy()
+        broken.loc[7, name] = None
+        assert not typed_chunk_ok(broken, schema, trusted)
+
+
 class _Failed:
     success = False
 

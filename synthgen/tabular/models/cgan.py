@@ -241,6 +241,9 @@ class TabularCGAN(TabularModel):
     def steps_per_epoch(self, n_rows: int, batch_size: int) -> int:
         return max(1, n_rows // batch_size)
 
+    def batch_granule(self) -> int:
+        return self.config.pac
+
     def batches(self, data, batch_size, generator):
         n_steps = self.steps_per_epoch(len(data), batch_size)
         bs = max(self.config.pac, batch_size // self.config.pac * self.config.pac)

@@ -57,7 +57,7 @@ def sample_active(
 
     Rows are grouped by their condition's mixture (one sort); each group's latents are drawn
     component by component into one contiguous block, shuffled within the group, and put
-    back in row order with a single scatter.
+    back in row order with one scatter per group.
     """
     n, k = len(pick), int(prior["active"].sum())
     groups, weights = prior["group"].cpu(), prior["weights"].cpu()
@@ -66,7 +66,8 @@ def sample_active(
     order = torch.argsort(row_group, stable=True)
     labels, counts = torch.unique_consecutive(row_group[order], return_counts=True)
     eps = torch.randn(n, k, generator=generator)
-    blocks, at = [], 0
+    active = torch.empty(n, k)
+    at = 0
     for g, count in zip(labels.tolist(), counts.tolist(), strict=True):
         members = (groups == g).nonzero().squeeze(1)
         draws = torch.multinomial(weights[members], count, True, generator=generator)
@@ -80,10 +81,13 @@ def sample_active(
                     means[m], eps[at + start : at + start + size], chol[m].T, out=block[rows]
                 )
                 start += size
+        # the group's rows shuffled: shuffled row i (block row perm[i]) goes to the group's
+        # i-th row in row order; scattered straight from the block (no gather, no concat)
+        perm = torch.randperm(count, generator=generator)
+        dest = torch.empty_like(perm)
+        dest[perm] = order[at : at + count]
+        active[dest] = block
         at += count
-        blocks.append(block[torch.randperm(count, generator=generator)])
-    active = torch.empty(n, k)
-    active[order] = torch.cat(blocks)
     return active
 
 

@@ -74,6 +74,12 @@ class CategoricalEncoder(ColumnEncoder):
         return labels
 
     @property
+    def output_labels(self) -> list[str | None]:
+        """Every value decoding can give (None: missing): the categories, the grouped ones
+        and the rare placeholder."""
+        return self._values.to_pylist()
+
+    @property
     def slot_counts(self) -> np.ndarray:
         """Training count of every slot (int64), in slot order."""
         return self.counts_.copy()
