@@ -157,17 +157,20 @@ class ParquetSource(StreamSource):
                 if buffered < self.buffer_rows:
                     continue
                 rows = np.concatenate(parts)
-                rows = rows[rng.permutation(len(rows))]
+                parts.clear()  # the buffer is held once: rows, then what stays of them
+                order = rng.permutation(len(rows))
                 n_out = (len(rows) - keep) // batch_size * batch_size
-                yield from (rows[s : s + batch_size] for s in range(0, n_out, batch_size))
-                parts, buffered = [rows[n_out:]], len(rows) - n_out
+                for start in range(0, n_out, batch_size):
+                    yield rows[order[start : start + batch_size]]
+                parts, buffered = [rows[order[n_out:]]], len(rows) - n_out
+                del rows
         rows = np.concatenate(parts) if parts else np.empty((0, self.transformer.output_dim_))
-        rows = rows[rng.permutation(len(rows))]
+        order = rng.permutation(len(rows))
         n = len(rows)
         # the last partial batch only when over half a batch, or when it is the only one
         stop = max(n - batch_size // 2, min(n, 1)) if n == self.n_rows else n - batch_size // 2
         for start in range(0, max(stop, 0), batch_size):
-            yield rows[start : start + batch_size]
+            yield rows[order[start : start + batch_size]]
 
 
 def check_streaming(kind: Any, dp_epsilon: float | None, dataset: ParquetDataset) -> None:
