@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
-from synthgen.errors import UsageError
+from synthgen.errors import DataError, UsageError
 from synthgen.schema import load_table_schema
 from synthgen.tabular.evaluate.fidelity import column_report, pair_report
 from synthgen.tabular.evaluate.frames import column_kinds, prepare
@@ -175,3 +175,28 @@ def test_a_file_that_disagrees_with_the_schema_is_named(adult, tmp_path, repo_ro
     for needle in needles:
         assert needle in flat, flat
     assert not out.exists() and not Path(f"{out}.ckpt").exists()
+
+
+def test_schema_inference_on_a_folder_takes_ranges_and_categories_from_every_row(tmp_path):
+    from synthgen.jobs.schema import infer_to_text
+    from synthgen.tabular.infer_dataset import infer_dataset_schema
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.integers(10, 20, 3000),
+            "colour": rng.choice(["red", "blue"], 3000),
+            "label": rng.choice(["yes", "no"], 3000),
+        }
+    )
+    frame.loc[2999, ["amount", "colour"]] = [5000, "violet"]  # one row, in the last file
+    folder = _dataset(frame, tmp_path / "ds", files=3, row_group=400)
+    schema = infer_dataset_schema(folder, target="label", sample_rows=100)
+    amount, colour = schema.column("amount"), schema.column("colour")
+    assert (amount.min, amount.max) == (10, 5000)
+    assert colour.values == ["blue", "red", "violet"] and schema.conditions == ["label"]
+    assert infer_to_text(folder)[0].column("colour").values == ["blue", "red", "violet"]
+    other = frame.iloc[:10].assign(amount=frame["amount"].iloc[:10].astype(float))
+    pq.write_table(pa.Table.from_pandas(other, preserve_index=False), folder / "part-7.parquet")
+    with pytest.raises(DataError, match=r"part-7.parquet: column 'amount' is stored as double"):
+        infer_dataset_schema(folder)
