@@ -19,7 +19,7 @@ from synthgen.schema import ImageSchema, TableSchema, dump_schema
 from synthgen.tabular.infer import infer_schema
 from synthgen.tabular.infer_dataset import infer_dataset_schema
 from synthgen.tabular.io import iter_table
-from synthgen.tabular.io.dataset import is_parquet_dataset
+from synthgen.tabular.io.dataset import ParquetDataset, is_parquet_dataset
 
 
 def infer_to_text(
@@ -68,6 +68,15 @@ def infer_to_file(
 def check_data(schema_path: str | Path, data: str | Path, *, structure_only: bool = False) -> str:
     """Check ``data`` against the schema (every problem in one DataError); a one-line summary."""
     schema = schema_of(schema_path)
+    if isinstance(schema, TableSchema) and is_parquet_dataset(data):
+        dataset = ParquetDataset(data, schema)
+        for piece in dataset.pieces:
+            for _ in dataset.read_piece(piece, strict_values=not structure_only):
+                pass
+        return (
+            f"ok {data} matches {schema_path}: {len(dataset)} rows in {len(dataset.files)} "
+            f"files, {len(schema.columns)} columns"
+        )
     if isinstance(schema, TableSchema):
         rows = 0
         for chunk in iter_table(data, schema, chunksize=250_000, strict_values=not structure_only):

@@ -175,6 +175,9 @@ def test_a_file_that_disagrees_with_the_schema_is_named(adult, tmp_path, repo_ro
     for needle in needles:
         assert needle in flat, flat
     assert not out.exists() and not Path(f"{out}.ckpt").exists()
+    check = ["schema", "validate", str(repo_root / "schemas" / "adult.yaml"), "--data", str(folder)]
+    result = CliRunner().invoke(app, check)
+    assert result.exit_code != 0 and "part-9.parquet" in " ".join(result.output.split())
 
 
 def test_schema_inference_on_a_folder_takes_ranges_and_categories_from_every_row(tmp_path):

@@ -118,7 +118,9 @@ class ParquetDataset:
                 + f". Every file of the dataset {self.path} must have the schema's columns."
             )
 
-    def read_piece(self, piece: Piece) -> Iterator[tuple[int, pd.DataFrame]]:
+    def read_piece(
+        self, piece: Piece, *, strict_values: bool = True
+    ) -> Iterator[tuple[int, pd.DataFrame]]:
         """``(chunk number, typed frame)`` for each chunk of ``piece`` (the same chunks on every
         read), checked against the schema; DataError naming the file and column otherwise."""
         path = self.files[piece.file]
@@ -130,7 +132,11 @@ class ParquetDataset:
             for number, batch in enumerate(batches):
                 frame = _frame(pa.Table.from_batches([batch]))
                 typed = validate_frame(
-                    frame, self.schema, source=f"Data file {path}", row_offset=piece.offset + done
+                    frame,
+                    self.schema,
+                    source=f"Data file {path}",
+                    strict_values=strict_values,
+                    row_offset=piece.offset + done,
                 )
                 done += len(typed)
                 yield number, typed
