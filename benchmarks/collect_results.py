@@ -32,7 +32,8 @@ SECTIONS = [
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),
     (
         "scale",
-        "Generation at scale: one process, sharded, on Ray (`benchmarks/scale.py`, issue 15)",
+        "Generation at scale (one process, sharded, on Ray) and out-of-core fitting "
+        "(`benchmarks/scale.py`, issue 15)",
     ),
     (
         "images",

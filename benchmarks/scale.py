@@ -89,8 +89,9 @@ def run(args, tmp: Path) -> dict:
         out.unlink()
     n, k = args.shard_rows, args.shards
     single = tmp / "one-shard-rows.parquet"
-    _cli(["generate", str(model), "--rows", str(n), "-o", str(single)])
-    runs = [("local", args.workers), ("ray", 1), ("ray", 2)]
+    if n:
+        _cli(["generate", str(model), "--rows", str(n), "-o", str(single)])
+    runs = [("local", args.workers), ("ray", 1), ("ray", 2)] if n else []
     hashes = set()
     for engine, workers in runs:
         out = tmp / f"ds-{engine}-{workers}"
@@ -112,7 +113,7 @@ def run(args, tmp: Path) -> dict:
         print(json.dumps(row), flush=True)
         doc["sharded"].append(row)
         subprocess.run(["rm", "-rf", str(out)], check=True)
-    doc["identical_files_across_engines"] = len(hashes) == 1
+    doc["identical_files_across_engines"] = len(hashes) == 1 if hashes else None
     if args.rows_huge:
         n = args.rows_huge
         out = tmp / f"one-{n}.parquet"
@@ -139,7 +140,8 @@ def out_of_core(args, tmp: Path) -> dict:
     real = read_table(args.data / "adult" / "train.csv", schema)
     test = read_table(args.data / "adult" / "test.csv", schema)
     t = time.perf_counter()
-    source = TabularSynthesizer(args.ooc_kind, seed=0, progress=False).fit(real, schema)
+    source = TabularSynthesizer(args.ooc_kind, epochs=args.ooc_source_epochs, progress=False)
+    source.fit(real, schema)
     fit_s = time.perf_counter() - t
     source_path = source.save(tmp / "source.synth", overwrite=True)
     n, ds = args.ooc_rows, tmp / "ooc-dataset"
@@ -148,19 +150,20 @@ def out_of_core(args, tmp: Path) -> dict:
     parts = _manifest(ds)["files"]
     quarter = tmp / "ooc-quarter"
     quarter.mkdir()
-    (quarter / parts[0]["name"]).symlink_to(ds / parts[0]["name"])
+    (quarter / parts[0]["file"]).symlink_to(ds / parts[0]["file"])
     doc: dict = {
         "kind": args.ooc_kind,
         "source_fit_s": fit_s,
         "generate": {"rows": n, "wall_s": gen_wall, "rows_per_s": n / gen_wall},
-        "dataset_gb": sum((ds / p["name"]).stat().st_size for p in parts) / 1e9,
+        "dataset_gb": sum((ds / p["file"]).stat().st_size for p in parts) / 1e9,
         "fits": [],
     }
     print(json.dumps(doc), flush=True)
     for folder, rows in ((quarter, parts[0]["rows"]), (ds, n)):
         out = tmp / f"ooc-{rows}.synth"
         cmd = ["fit", str(folder), "--schema", str(args.schema), "--kind", args.ooc_kind]
-        wall, rss = _cli([*cmd, "-o", str(out)])
+        epochs = ["--epochs", str(args.ooc_epochs)] if args.ooc_epochs else []
+        wall, rss = _cli([*cmd, *epochs, "-o", str(out)])
         model = TabularSynthesizer.load(out)
         t = model.training_
         row = {"rows": rows, "wall_s": wall, "peak_rss_mb": rss, "steps": t["steps"]}
@@ -190,6 +193,8 @@ def main() -> None:
     ap.add_argument("--rows-huge", type=int, default=100_000_000)
     ap.add_argument("--ooc-rows", type=int, default=20_000_000)
     ap.add_argument("--ooc-kind", default="ar")
+    ap.add_argument("--ooc-source-epochs", type=int, default=None, help="default: planned")
+    ap.add_argument("--ooc-epochs", type=int, default=None, help="default: planned steps")
     ap.add_argument("--tag", default="scale")
     args = ap.parse_args()
     t = time.perf_counter()
