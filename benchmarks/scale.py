@@ -259,10 +259,6 @@ def write_outputs(doc: dict, tag: str) -> None:
     print("\n".join(lines))
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _ooc_lines(o: dict) -> list[str]:
     g = o["generate"]
     lines = [
@@ -303,3 +299,7 @@ def _ooc_lines(o: dict) -> list[str]:
             f"{q['tstr_ratio']:.3f} | {q['detection_auc']:.3f} |"
         )
     return lines
+
+
+if __name__ == "__main__":
+    main()
