@@ -36,6 +36,11 @@ SECTIONS = [
         "(`benchmarks/scale.py`, issue 15)",
     ),
     (
+        "scale_ooc",
+        "Out-of-core fitting on a 20M-row synthgen-made Parquet dataset (`benchmarks/scale.py "
+        "--ooc-rows`, issue 15)",
+    ),
+    (
         "images",
         "Image models on MNIST10k and real RGB patches, judged by three independent classifiers "
         "(`benchmarks/images.py`)",

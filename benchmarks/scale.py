@@ -229,11 +229,12 @@ def write_outputs(doc: dict, tag: str) -> None:
             f"{r['wall_s']:.1f} s | {r['rows_per_s']:,.0f} | {r['peak_rss_mb']:,.0f} MB | "
             f"{'yes' if r['equals_one_process'] else 'NO'} |"
         )
-    lines += [
-        "",
-        "Same shard files (sha256) from every engine and worker count: "
-        f"{'yes' if doc['identical_files_across_engines'] else 'NO'}.",
-    ]
+    if doc["sharded"]:
+        lines += [
+            "",
+            "Same shard files (sha256) from every engine and worker count: "
+            f"{'yes' if doc['identical_files_across_engines'] else 'NO'}.",
+        ]
     if len(doc["single"]) > 2:
         ten, huge = doc["single"][1], doc["single"][-1]
         lines += [
