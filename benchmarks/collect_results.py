@@ -32,7 +32,13 @@ SECTIONS = [
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),
     (
         "scale",
-        "Generation at scale: one process, sharded, on Ray (`benchmarks/scale.py`, issue 15)",
+        "Generation at scale (one process, sharded, on Ray) and out-of-core fitting "
+        "(`benchmarks/scale.py`, issue 15)",
+    ),
+    (
+        "scale_ooc",
+        "Out-of-core fitting on a 20M-row synthgen-made Parquet dataset (`benchmarks/scale.py "
+        "--ooc-rows`, issue 15)",
     ),
     (
         "throughput",

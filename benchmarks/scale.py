@@ -10,9 +10,16 @@ trained), save it, then run ``synthgen generate`` in fresh processes (imports in
 * ``--shards K --engine ray`` with 1 and 2 workers (a local Ray started for the run, its
   start-up included) on ``--shard-rows`` rows;
 * the identical-output check: every sharded run's files have the same sha256 (same K), and the
-  sharded dataset read in order equals the one-process file of the same N, batch by batch.
+  sharded dataset read in order equals the one-process file of the same N, batch by batch;
+* ``--rows-huge`` rows (100M) in one process to one Parquet file: is memory flat from 10M on?
+* out-of-core fitting: a ``--ooc-kind`` model fitted in memory on real Adult (its default plan)
+  makes ``--ooc-rows`` rows (20M) as a 4-shard Parquet dataset; ``synthgen fit`` on that folder
+  (out of core) and on a quarter of it: wall time and peak RSS (flat in the row count?); the
+  20M-row model's quality against real Adult (``synthgen.tabular.evaluate``, test.csv as the
+  holdout), beside the quality of the model that made the rows.
 
     python benchmarks/scale.py [--rows-small 1000000] [--rows-big 10000000] [--shard-rows N]
+        [--rows-huge 100000000] [--ooc-rows 20000000]   (0 skips either)
 
 Peak RSS is the largest single process of the run's tree (``ru_maxrss`` of waited-for
 descendants). Writes ``benchmarks/results/<tag>.md`` and ``.json``.
@@ -82,8 +89,9 @@ def run(args, tmp: Path) -> dict:
         out.unlink()
     n, k = args.shard_rows, args.shards
     single = tmp / "one-shard-rows.parquet"
-    _cli(["generate", str(model), "--rows", str(n), "-o", str(single)])
-    runs = [("local", args.workers), ("ray", 1), ("ray", 2)]
+    if n:
+        _cli(["generate", str(model), "--rows", str(n), "-o", str(single)])
+    runs = [("local", args.workers), ("ray", 1), ("ray", 2)] if n else []
     hashes = set()
     for engine, workers in runs:
         out = tmp / f"ds-{engine}-{workers}"
@@ -105,8 +113,70 @@ def run(args, tmp: Path) -> dict:
         print(json.dumps(row), flush=True)
         doc["sharded"].append(row)
         subprocess.run(["rm", "-rf", str(out)], check=True)
-    doc["identical_files_across_engines"] = len(hashes) == 1
+    doc["identical_files_across_engines"] = len(hashes) == 1 if hashes else None
+    if args.rows_huge:
+        n = args.rows_huge
+        out = tmp / f"one-{n}.parquet"
+        wall, rss = _cli(["generate", str(model), "--rows", str(n), "-o", str(out)])
+        row = {"rows": n, "wall_s": wall, "rows_per_s": n / wall, "peak_rss_mb": rss}
+        row["file_gb"] = out.stat().st_size / 1e9
+        print(json.dumps(row), flush=True)
+        doc["single"].append(row)
+        out.unlink()
+    if args.ooc_rows:
+        doc["out_of_core"] = out_of_core(args, tmp)
     doc["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    return doc
+
+
+def out_of_core(args, tmp: Path) -> dict:
+    """A synthgen-made Parquet dataset fitted out of core; RSS against rows; quality."""
+    from synthgen.schema import load_table_schema
+    from synthgen.tabular.evaluate.evaluation import evaluate
+    from synthgen.tabular.io import read_table
+    from synthgen.tabular.synthesizer import TabularSynthesizer
+
+    schema = load_table_schema(args.schema)
+    real = read_table(args.data / "adult" / "train.csv", schema)
+    test = read_table(args.data / "adult" / "test.csv", schema)
+    t = time.perf_counter()
+    source = TabularSynthesizer(args.ooc_kind, epochs=args.ooc_source_epochs, progress=False)
+    source.fit(real, schema)
+    fit_s = time.perf_counter() - t
+    source_path = source.save(tmp / "source.synth", overwrite=True)
+    n, ds = args.ooc_rows, tmp / "ooc-dataset"
+    cmd = ["generate", str(source_path), "--rows", str(n), "--shards", "4", "-o", str(ds)]
+    gen_wall, gen_rss = _cli([*cmd, "--engine", "local", "--workers", str(args.workers)])
+    parts = _manifest(ds)["files"]
+    quarter = tmp / "ooc-quarter"
+    quarter.mkdir()
+    (quarter / parts[0]["file"]).symlink_to(ds / parts[0]["file"])
+    doc: dict = {
+        "kind": args.ooc_kind,
+        "source_fit_s": fit_s,
+        "generate": {"rows": n, "wall_s": gen_wall, "rows_per_s": n / gen_wall},
+        "dataset_gb": sum((ds / p["file"]).stat().st_size for p in parts) / 1e9,
+        "fits": [],
+    }
+    print(json.dumps(doc), flush=True)
+    for folder, rows in ((quarter, parts[0]["rows"]), (ds, n)):
+        out = tmp / f"ooc-{rows}.synth"
+        cmd = ["fit", str(folder), "--schema", str(args.schema), "--kind", args.ooc_kind]
+        epochs = ["--epochs", str(args.ooc_epochs)] if args.ooc_epochs else []
+        wall, rss = _cli([*cmd, *epochs, "-o", str(out)])
+        model = TabularSynthesizer.load(out)
+        t = model.training_
+        row = {"rows": rows, "wall_s": wall, "peak_rss_mb": rss, "steps": t["steps"]}
+        row.update(stopped_early=t["stopped_early"], stream=t["out_of_core"])
+        print(json.dumps(row), flush=True)
+        doc["fits"].append(row)
+    for name, est in (("source", source), ("out_of_core", model)):
+        syn = est.sample(len(real), seed=1)
+        summary = evaluate(real, syn, schema, holdout=test, target="income")["summary"]
+        keys = ("shapes", "trends", "quality", "tstr_ratio", "detection_auc")
+        doc[f"quality_{name}"] = {k: summary[k] for k in keys}
+        print(name, json.dumps(doc[f"quality_{name}"]), flush=True)
+    subprocess.run(["rm", "-rf", str(ds), str(quarter)], check=True)
     return doc
 
 
@@ -120,6 +190,11 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--fit-epochs", type=int, default=1)
+    ap.add_argument("--rows-huge", type=int, default=100_000_000)
+    ap.add_argument("--ooc-rows", type=int, default=20_000_000)
+    ap.add_argument("--ooc-kind", default="ar")
+    ap.add_argument("--ooc-source-epochs", type=int, default=None, help="default: planned")
+    ap.add_argument("--ooc-epochs", type=int, default=None, help="default: planned steps")
     ap.add_argument("--tag", default="scale")
     args = ap.parse_args()
     t = time.perf_counter()
@@ -154,11 +229,22 @@ def write_outputs(doc: dict, tag: str) -> None:
             f"{r['wall_s']:.1f} s | {r['rows_per_s']:,.0f} | {r['peak_rss_mb']:,.0f} MB | "
             f"{'yes' if r['equals_one_process'] else 'NO'} |"
         )
-    lines += [
-        "",
-        "Same shard files (sha256) from every engine and worker count: "
-        f"{'yes' if doc['identical_files_across_engines'] else 'NO'}.",
-    ]
+    if doc["sharded"]:
+        lines += [
+            "",
+            "Same shard files (sha256) from every engine and worker count: "
+            f"{'yes' if doc['identical_files_across_engines'] else 'NO'}.",
+        ]
+    if len(doc["single"]) > 2:
+        ten, huge = doc["single"][1], doc["single"][-1]
+        lines += [
+            "",
+            f"Memory from {ten['rows']:,} to {huge['rows']:,} rows in one process: peak RSS "
+            f"{ten['peak_rss_mb']:,.0f} MB against {huge['peak_rss_mb']:,.0f} MB "
+            f"({huge['file_gb']:.2f} GB of Parquet written).",
+        ]
+    if doc.get("out_of_core"):
+        lines += _ooc_lines(doc["out_of_core"])
     best = max(r["rows_per_s"] for r in doc["sharded"] + doc["single"])
     big = doc["single"][-1]
     lines += [
@@ -172,6 +258,48 @@ def write_outputs(doc: dict, tag: str) -> None:
     ]
     (OUT / f"{tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _ooc_lines(o: dict) -> list[str]:
+    g = o["generate"]
+    lines = [
+        "",
+        f"Out-of-core fit (`synthgen fit FOLDER --kind {o['kind']}`, default plan) on a Parquet "
+        f"dataset that synthgen made: {g['rows']:,} rows in 4 files ({o['dataset_gb']:.2f} GB), "
+        f"generated in {g['wall_s']:.0f} s ({g['rows_per_s']:,.0f} rows/s, 4 shards on local "
+        f"processes) by an {o['kind']} model fitted in memory on real Adult "
+        f"({o['source_fit_s']:.0f} s); the out-of-core fit also on a quarter of the folder "
+        "(one file).",
+        "",
+        "| dataset rows | wall (fit, incl. the streaming pass) | peak RSS | steps | held out "
+        "| sample for the transformer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in o["fits"]:
+        st = f["stream"]
+        lines.append(
+            f"| {f['rows']:,} | {f['wall_s']:.0f} s | {f['peak_rss_mb']:,.0f} MB | {f['steps']:,}"
+            f"{' (early stop)' if f['stopped_early'] else ''} | {st['held_out_rows']:,} | "
+            f"{min(st['sample_rows'], st['train_rows']):,} |"
+        )
+    lines += [
+        "",
+        "Quality against real Adult (synthgen's evaluation: 26,048 synthetic rows against "
+        "train.csv, TSTR on test.csv):",
+        "",
+        "| model | shapes | trends | quality | TSTR ratio | detection AUC |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, label in (
+        ("source", f"{o['kind']} fitted in memory on real Adult (made the dataset)"),
+        ("out_of_core", f"{o['kind']} fitted out of core on the {g['rows']:,}-row dataset"),
+    ):
+        q = o[f"quality_{name}"]
+        lines.append(
+            f"| {label} | {q['shapes']:.3f} | {q['trends']:.3f} | {q['quality']:.3f} | "
+            f"{q['tstr_ratio']:.3f} | {q['detection_auc']:.3f} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ def fit(
         Path,
         typer.Argument(
             metavar="DATA",
-            help="Training table (CSV, Parquet, JSONL) or images (.npz or a PNG/JPEG folder).",
+            help="Training table (CSV, Parquet, JSONL), a folder of Parquet files (fitted out "
+            "of core: kinds ar, vae), or images (.npz or a PNG/JPEG folder).",
         ),
     ],
     schema: SchemaFile,

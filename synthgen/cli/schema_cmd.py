@@ -106,7 +106,8 @@ def validate_cmd(
         typer.Option(
             "--data",
             metavar="DATA",
-            help="Also check this table (or image .npz / folder) against the schema.",
+            help="Also check this table (a file or a folder of Parquet files; or image .npz / "
+            "folder) against the schema.",
             show_default=False,
         ),
     ] = None,

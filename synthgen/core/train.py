@@ -10,7 +10,11 @@ live progress bar, and checkpoints for ``--resume``. Two ways to bound a run:
   takes, evaluated ``evaluations`` times along the way.
 
 The data is one matrix (tables) or a tuple of aligned arrays (images and label codes); the
-split, fingerprint, device placement and batches apply to each array alike.
+split, fingerprint, device placement and batches apply to each array alike. Or it is a
+``StreamSource`` (out-of-core fitting): then an epoch is one pass over the source's training
+rows in the order it streams them (drawn from the loop's generator), the held-out slice and the
+rows ``prepare``/``finish`` see are its bounded in-memory validation rows and sample, and
+``steps``/``epochs`` bound the run as above.
 """
 
 from __future__ import annotations
@@ -32,7 +36,15 @@ from synthgen.core.checkpoint import load_checkpoint, save_checkpoint, tensors_o
 from synthgen.core.privacy import DPTraining
 from synthgen.core.progress import phase, progress_bar
 from synthgen.core.trainable import Batch, TrainableModel
-from synthgen.core.training_data import TrainData, data_fingerprint, n_rows, place, split_rows
+from synthgen.core.training_data import (
+    StreamSource,
+    TrainData,
+    all_rows,
+    data_fingerprint,
+    n_rows,
+    place,
+    split_rows,
+)
 from synthgen.errors import ModelFileError, UsageError, param
 
 
@@ -118,9 +130,17 @@ def _fit(
 ) -> dict[str, Any]:
     gen = seed_everything(cfg.seed)
     val_fraction = 0.0 if privacy is not None else cfg.val_fraction
-    train_idx, val_idx = split_rows(n_rows(matrix), val_fraction, cfg.seed, cfg.max_val_rows)
-    data = place(matrix, train_idx, device)
-    val = place(matrix, val_idx, device)
+    source = matrix if isinstance(matrix, StreamSource) else None
+    if source is not None:  # out-of-core: batches stream, data is a bounded sample
+        if privacy is not None:
+            raise UsageError("Differentially private training needs the rows in memory.")
+        data, val = (place(a, all_rows(a), device) for a in (source.sample(), source.validation()))
+        n_train, n_val = source.n_rows, n_rows(source.validation())
+    else:
+        train_idx, val_idx = split_rows(n_rows(matrix), val_fraction, cfg.seed, cfg.max_val_rows)
+        data = place(matrix, train_idx, device)
+        val = place(matrix, val_idx, device)
+        n_train, n_val = len(train_idx), len(val_idx)
     model.to(device)
     if group is not None:
         group.broadcast_state(model)  # rank 0's initial weights everywhere
@@ -129,13 +149,17 @@ def _fit(
         model.make_private()
     model.prepare(data)
     optimizers = model.make_optimizers()
-    spe = max(1, model.steps_per_epoch(len(train_idx), cfg.batch_size))
+    if source is not None:
+        spe = max(1, source.steps_per_epoch(cfg.batch_size))
+    else:
+        spe = max(1, model.steps_per_epoch(n_train, cfg.batch_size))
     total = cfg.steps if cfg.steps is not None else cfg.epochs * spe
     if privacy is not None:
         total = privacy.steps
     schedulers = model.make_schedulers(optimizers, total)
     loop = {k: v for k, v in asdict(cfg).items() if k != "epochs"}  # a resumed run may extend
-    key = {"data": data_fingerprint(matrix), "train": loop, **(run_key or {})}
+    fingerprint = source.fingerprint() if source is not None else data_fingerprint(matrix)
+    key = {"data": fingerprint, "train": loop, **(run_key or {})}
     if privacy is not None:
         key["privacy"] = asdict(privacy)
         optimizers = privacy.wrap(model, optimizers)
@@ -151,7 +175,7 @@ def _fit(
 
     by_steps = cfg.steps is not None or privacy is not None
     eval_steps = max(1, total // max(1, cfg.evaluations)) if by_steps else None
-    has_val = len(val_idx) > 0
+    has_val = n_val > 0
     label = description or model.kind
     with progress_bar(progress) as bar, _released(privacy):
         task = bar.add_task(label, total=total, completed=min(st.step, total), losses="")
@@ -165,11 +189,13 @@ def _fit(
             sums: dict[str, float] = {}
             count = 0
             shown = ""
-            batches = (
-                privacy.batches(data, gen)
-                if privacy is not None
-                else model.batches(data, cfg.batch_size, gen)
-            )
+            if source is not None:
+                streamed = source.batches(cfg.batch_size, gen)
+                batches = (place(b, all_rows(b), device) for b in streamed)
+            elif privacy is not None:
+                batches = privacy.batches(data, gen)
+            else:
+                batches = model.batches(data, cfg.batch_size, gen)
             for batch in batches:
                 if group is not None:
                     batch = group.share(batch, model.batch_granule())
@@ -216,8 +242,8 @@ def _fit(
         "steps": st.step,
         "stopped_early": st.stopped_early,
         "best_val_loss": None if not math.isfinite(st.best_loss) else round(st.best_loss, 6),
-        "train_rows": int(len(train_idx)),
-        "val_rows": int(len(val_idx)),
+        "train_rows": int(n_train),
+        "val_rows": int(n_val),
         "history": history,
         **({"privacy": privacy.record(st.step)} if privacy is not None else {}),
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import TypeAlias
 
 import numpy as np
@@ -58,3 +60,45 @@ def split_rows(
     if max_val is not None:
         n_val = min(n_val, int(max_val))
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+class StreamSource(ABC):
+    """Training data that does not fit in memory (out-of-core fitting): the loop iterates it
+    instead of permuting a resident matrix.
+
+    What the loop needs of it: ``n_rows`` training rows, a bounded in-memory ``sample`` of them
+    (what ``prepare`` and ``finish`` see: a latent prior, condition counts), a bounded held-out
+    ``validation`` slice (disjoint from the training rows), a ``fingerprint`` for checkpoints,
+    and ``batches``: one epoch, i.e. one pass over every training row in an order drawn from
+    ``generator`` (so a resumed run continues the same stream), in batches of ``batch_size``
+    rows; the last partial batch is kept only when it has more than half a batch (or is the
+    only one), as for a resident matrix, so ``steps_per_epoch`` is exact. Memory must not grow
+    with ``n_rows``.
+    """
+
+    n_rows: int
+
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """Identifies the data and the source's settings (ties a checkpoint to them)."""
+
+    @abstractmethod
+    def sample(self) -> TrainData:
+        """A bounded sample of the training rows, in memory."""
+
+    @abstractmethod
+    def validation(self) -> TrainData:
+        """The bounded held-out rows, in memory (may be empty)."""
+
+    @abstractmethod
+    def batches(self, batch_size: int, generator: torch.Generator) -> Iterator[TrainData]:
+        """One epoch of training batches (host arrays; the loop places them)."""
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        n = self.n_rows
+        return len(range(0, max(n - batch_size // 2, min(n, 1)), batch_size))
+
+
+def all_rows(data: TrainData) -> slice:
+    """Every row of ``data``, as ``place`` takes an index (a view: the array is not copied)."""
+    return slice(None)

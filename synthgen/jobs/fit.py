@@ -10,6 +10,7 @@ from synthgen.core.checkpoint import is_checkpoint
 from synthgen.errors import OutputError, UsageError, param
 from synthgen.jobs.kinds import data_of, default_kind, estimator_class, read_data, schema_of
 from synthgen.outputs import check_output
+from synthgen.tabular.io.dataset import ParquetDataset, is_parquet_dataset
 
 
 def fit_to_file(
@@ -36,6 +37,9 @@ def fit_to_file(
     once the model file is written. A file there that is not a synthgen checkpoint is refused;
     an earlier fit's checkpoint is replaced only with ``resume`` (which continues it) or
     ``overwrite``.
+
+    ``data`` may be a Parquet dataset (a folder of Parquet files) for a table schema: it is
+    fitted out of core (``synthgen.tabular.stream_source``), kinds ar and vae.
 
     ``privacy`` holds the table estimator's privacy parameters (``dp_epsilon``, ``dp_delta``,
     ``rare_values``, ``rare_min_count``); images have none.
@@ -83,7 +87,11 @@ def fit_to_file(
                 f"{checkpoint} holds the checkpoint of an earlier fit; pass {param('resume')} "
                 f"to continue it or {param('overwrite')} to start afresh (it is then replaced)."
             )
-    synth.fit(read_data(data, schema), schema, checkpoint=checkpoint, resume=resume)
+    if kind == "table" and is_parquet_dataset(data):  # a folder of Parquet files: out of core
+        rows = ParquetDataset(data, schema)
+    else:
+        rows = read_data(data, schema)
+    synth.fit(rows, schema, checkpoint=checkpoint, resume=resume)
     written = distributed.is_main()
     if written:
         synth.save(output, overwrite=overwrite, inputs=[data, schema_path])

@@ -17,7 +17,9 @@ __all__ = ["check_data", "describe", "infer_to_file", "infer_to_text", "schema_o
 from synthgen.outputs import atomic_output, check_output
 from synthgen.schema import ImageSchema, TableSchema, dump_schema
 from synthgen.tabular.infer import infer_schema
+from synthgen.tabular.infer_dataset import infer_dataset_schema
 from synthgen.tabular.io import iter_table
+from synthgen.tabular.io.dataset import ParquetDataset, is_parquet_dataset
 
 
 def infer_to_text(
@@ -27,16 +29,20 @@ def infer_to_text(
     name: str | None = None,
     max_categories: int = 100,
 ) -> tuple[TableSchema | ImageSchema, str]:
-    """The schema inferred from ``data`` (an .npz file or a folder: an image schema), and its
-    YAML text."""
-    if is_image_source(data):
+    """The schema inferred from ``data`` (an .npz file or a folder: an image schema; a folder
+    of Parquet files: a table schema inferred in one streaming pass), and its YAML text."""
+    if is_parquet_dataset(data):  # a folder of Parquet files: one streaming pass
+        schema: TableSchema | ImageSchema = infer_dataset_schema(
+            data, target=target, name=name, max_categories=max_categories
+        )
+    elif is_image_source(data):
         if target is not None:
             raise UsageError(
                 f"{param('target')} applies to tables; an image schema's label comes from the "
                 "npz 'labels' array or from the label subfolders.",
                 param="target",
             )
-        schema: TableSchema | ImageSchema = infer_image_schema(data, name=name)
+        schema = infer_image_schema(data, name=name)
     else:
         schema = infer_schema(data, target=target, name=name, max_categories=max_categories)
     return schema, dump_schema(schema)
@@ -62,6 +68,15 @@ def infer_to_file(
 def check_data(schema_path: str | Path, data: str | Path, *, structure_only: bool = False) -> str:
     """Check ``data`` against the schema (every problem in one DataError); a one-line summary."""
     schema = schema_of(schema_path)
+    if isinstance(schema, TableSchema) and is_parquet_dataset(data):
+        dataset = ParquetDataset(data, schema)
+        for piece in dataset.pieces:
+            for _ in dataset.read_piece(piece, strict_values=not structure_only):
+                pass
+        return (
+            f"ok {data} matches {schema_path}: {len(dataset)} rows in {len(dataset.files)} "
+            f"files, {len(schema.columns)} columns"
+        )
     if isinstance(schema, TableSchema):
         rows = 0
         for chunk in iter_table(data, schema, chunksize=250_000, strict_values=not structure_only):

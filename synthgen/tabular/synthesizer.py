@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -17,9 +18,11 @@ from synthgen.core.train import TrainConfig
 from synthgen.errors import DataError, UsageError, param
 from synthgen.schema import FixedCombinationsConstraint, TableSchema
 from synthgen.tabular.combinations import combination_keys
+from synthgen.tabular.io.dataset import ParquetDataset
 from synthgen.tabular.models.layout import Layout
 from synthgen.tabular.privacy_info import check_protection, privacy_record, private_train_config
 from synthgen.tabular.sampler import Sampler
+from synthgen.tabular.stream_source import ParquetSource, check_streaming
 from synthgen.tabular.transform import TableTransformer
 from synthgen.tabular.transform.private import Protection
 from synthgen.tabular.transform.table import NUMERIC_METHODS, PRIVATE_NUMERIC
@@ -109,6 +112,9 @@ class TabularSynthesizer(Synthesizer):
 
     def train_config(self, n_rows: int | None = None) -> TrainConfig:
         cfg = super().train_config(n_rows)
+        if getattr(self, "_streaming", False) and self.epochs is None:
+            # out of core, no epochs given: the kind's planned number of optimiser steps
+            return dataclasses.replace(cfg, steps=self.kind_entry().plan.target_steps)
         if self.dp_epsilon is None:
             return cfg
         plan = self.kind_entry().extra.get("dp_train", {})
@@ -132,10 +138,21 @@ class TabularSynthesizer(Synthesizer):
         eps, delta = self.budget_.part("statistics")
         return Protection(int(self.rare_min_count), self.rare_values, eps, delta)
 
+    def fit(self, data, schema, *, checkpoint=None, resume=False) -> TabularSynthesizer:
+        """Fit to a typed frame, or out of core to a ``ParquetDataset`` (a folder of Parquet
+        files streamed through the loop, see :mod:`synthgen.tabular.stream_source`)."""
+        self._streaming = isinstance(data, ParquetDataset)
+        try:
+            return super().fit(data, schema, checkpoint=checkpoint, resume=resume)
+        finally:
+            self._streaming = False
+
     def _check_data(self, data: pd.DataFrame, schema: TableSchema) -> None:
         if not isinstance(schema, TableSchema):
             raise UsageError("A table synthesizer needs a table schema.", param="schema")
-        if not isinstance(data, pd.DataFrame):
+        if isinstance(data, ParquetDataset):
+            check_streaming(self.kind_entry(), self.dp_epsilon, data)
+        elif not isinstance(data, pd.DataFrame):
             raise DataError(f"The data must be a pandas DataFrame, not {type(data).__name__}.")
         if len(data) < MIN_ROWS:
             raise DataError(f"Only {len(data)} rows to fit on; synthgen needs at least {MIN_ROWS}.")
@@ -144,12 +161,33 @@ class TabularSynthesizer(Synthesizer):
         self.transformer_ = TableTransformer(
             schema, numeric=self._numeric(kind), seed=seed, protection=self._protection()
         )
-        matrix = self.transformer_.fit(data).transform(data)
+        if isinstance(data, ParquetDataset):  # fitted on a sample, rows streamed
+            info: dict[str, Any] = {}
+
+            def gather(chunk: pd.DataFrame) -> None:  # generation needs every row's ids, pairs
+                info.update(merge_generation(info, generation_info(chunk, schema)))
+
+            self.stream_ = ParquetSource(
+                data,
+                self.transformer_,
+                seed=seed,
+                val_fraction=kind.plan.train.val_fraction,
+                on_chunk=gather,
+            )
+            self.stream_.generation = info
+            matrix = self.stream_
+        else:
+            matrix = self.transformer_.fit(data).transform(data)
         layout = Layout.from_transformer(self.transformer_)
         return matrix, {"layout": layout, "condition_columns": schema.condition_columns}
 
     def _after_fit(self, data: pd.DataFrame, schema: TableSchema) -> None:
-        self.generation_info_ = generation_info(data, schema, private=self.budget_ is not None)
+        if isinstance(data, ParquetDataset):
+            self.generation_info_ = self.stream_.generation
+            self.training_["out_of_core"] = self.stream_.record()
+            del self.stream_
+        else:
+            self.generation_info_ = generation_info(data, schema, private=self.budget_ is not None)
         self.privacy_ = privacy_record(self)
 
     # ------------------------------------------------------------------ sampling
@@ -265,3 +303,22 @@ def generation_info(
             seen = combination_keys(data, con.columns).unique()
             combos.append({"columns": con.columns, "values": [list(v) for v in seen]})
     return {"ids": ids, "fixed_combinations": combos, "n_train": int(len(data))}
+
+
+def merge_generation(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """``generation_info`` of two parts of a table (chunks of a streamed dataset) as one: an id
+    is a next integer only when it is in both, the fixed combinations are the union."""
+    if not a:
+        return b
+    ids = {}
+    for name, style in a["ids"].items():
+        other = b["ids"][name]
+        if style["style"] == "int" and other["style"] == "int":
+            ids[name] = {"style": "int", "start": max(style["start"], other["start"])}
+        else:
+            ids[name] = {"style": "token", "prefix": name}
+    combos = []
+    for left, right in zip(a["fixed_combinations"], b["fixed_combinations"], strict=True):
+        seen = {tuple(v): None for v in left["values"] + right["values"]}
+        combos.append({"columns": left["columns"], "values": [list(v) for v in seen]})
+    return {"ids": ids, "fixed_combinations": combos, "n_train": a["n_train"] + b["n_train"]}

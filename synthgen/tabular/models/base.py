@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -14,6 +14,10 @@ from synthgen.tabular.models.layout import Layout
 class TabularModel(TrainableModel):
     """A generative model over the transformed table. Subclasses build their modules from a
     dataclass config and a ``Layout``; the training loop in ``train.py`` drives them."""
+
+    streams: ClassVar[bool] = True
+    """Trains from batches streamed out of core (``StreamSource``): its batches, ``prepare``
+    and ``finish`` need no more than the batch and a bounded sample of the rows."""
 
     def __init__(self, config: Any, layout: Layout, condition_columns: list[str]) -> None:
         super().__init__(config)

@@ -96,6 +96,7 @@ class TabularCGAN(TabularModel):
     kind = "cgan"
     config_cls = CGANConfig
     select_best = False  # adversarial losses do not rank weights; the EMA keeps the last ones
+    streams = False  # training-by-sampling picks real rows by category: all rows in memory
 
     def __init__(self, config: CGANConfig, layout: Layout, condition_columns: list[str]) -> None:
         super().__init__(config, layout, condition_columns)
