@@ -55,12 +55,18 @@ def _exact_int(value: Any) -> int | None:
         return None
 
 
+def _arrow_strings(strings: pd.Series, missing: np.ndarray) -> pa.Array:
+    """The strings as an Arrow array, missing values as nulls."""
+    arr = pa.array(strings, type=pa.string(), from_pandas=True)
+    if missing.any():
+        arr = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), arr)
+    return arr
+
+
 def fast_float(strings: pd.Series, missing: np.ndarray) -> np.ndarray | None:
     """Parse decimal strings with Arrow (fast); None when some value does not parse."""
     try:
-        arr = pa.array(strings, type=pa.string(), from_pandas=True)
-        if missing.any():
-            arr = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), arr)
+        arr = _arrow_strings(strings, missing)
         return np.asarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), "float64")
     except (pa.ArrowException, TypeError, ValueError):
         return None
@@ -69,9 +75,7 @@ def fast_float(strings: pd.Series, missing: np.ndarray) -> np.ndarray | None:
 def fast_int(strings: pd.Series, missing: np.ndarray) -> np.ndarray | None:
     """Exact int64 parse of decimal integer strings (missing as 0); None if any is not one."""
     try:
-        arr = pa.array(strings, type=pa.string(), from_pandas=True)
-        if missing.any():
-            arr = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), arr)
+        arr = _arrow_strings(strings, missing)
         if pc.any(pc.match_substring(arr, "x", ignore_case=True)).as_py():
             return None  # Arrow would read hex
         ints = pc.cast(arr, pa.int64())

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from synthgen.core.trainable import update_average
 from synthgen.tabular.models.ar_net import ARNet
+from synthgen.tabular.models.layout import marginal_product
 
 # per-row gradient values held at once (32 MB), whatever the network's size: measured 3x
 # faster per row than 128 MB chunks on CPU (the allocator reuses blocks this small instead of
@@ -110,25 +111,12 @@ def private_condition_codes(layout, order: list[int], n_cond: int, limit: int = 
     """The condition pool of a DP fit, as slot codes in generation order: the product of the
     condition columns' noisy category counts (the transformer's; no joint counts of rows),
     the ``limit`` likeliest combinations, with their weights."""
-    pool = torch.zeros(1, 0, dtype=torch.long)
-    weight = torch.ones(1)
+    columns = []
     for i in order[:n_cond]:
         block = layout.blocks[i]
         d = next(d for d in layout.discrete if d.column == block.column)
-        counts = torch.tensor(d.counts, dtype=torch.float32).clamp_min(0)[: block.width]
+        counts = torch.tensor(d.counts, dtype=torch.float32)[: block.width]
         if len(counts) < block.width:
             counts = torch.cat([counts, torch.zeros(block.width - len(counts))])
-        total = counts.sum()
-        p = counts / total if total > 0 else torch.full_like(counts, 1.0 / block.width)
-        slots = torch.arange(block.width)
-        pool = torch.cat(
-            [pool.repeat_interleave(block.width, 0), slots.repeat(len(pool)).unsqueeze(1)], 1
-        )
-        weight = (weight.unsqueeze(1) * p.unsqueeze(0)).reshape(-1)
-        if len(weight) > limit:
-            top = torch.argsort(weight, descending=True)[:limit]
-            pool, weight = pool[top], weight[top]
-    keep = weight > 0
-    if not bool(keep.any()):
-        keep[:] = True
-    return pool[keep], weight[keep]
+        columns.append((torch.arange(block.width).unsqueeze(1), counts))
+    return marginal_product(columns, limit, torch.long)

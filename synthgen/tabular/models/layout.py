@@ -180,3 +180,30 @@ def cpu_bf16() -> bool:
         return bool(check._is_avx512_bf16_supported() or check._is_amx_tile_supported())
     except (AttributeError, RuntimeError):  # pragma: no cover - other torch builds
         return False
+
+
+def marginal_product(
+    columns: list[tuple[torch.Tensor, torch.Tensor]],
+    limit: int,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``limit`` likeliest combinations of independent columns and their weights (for a DP
+    condition pool: no joint counts of rows). Each column is ``(values, counts)``: one row of
+    ``values`` per category (its encoding, e.g. a one-hot row or a slot code) and the
+    category's (noisy) count; categories of no weight are left out."""
+    pool = torch.zeros(1, 0, dtype=dtype)
+    weight = torch.ones(1)
+    for values, counts in columns:
+        counts = counts.float().clamp_min(0)
+        n = len(values)
+        total = counts.sum()
+        p = counts / total if total > 0 else torch.full_like(counts, 1.0 / n)
+        pool = torch.cat([pool.repeat_interleave(n, 0), values.repeat(len(pool), 1)], dim=1)
+        weight = (weight.unsqueeze(1) * p.unsqueeze(0)).reshape(-1)
+        if len(weight) > limit:
+            top = torch.argsort(weight, descending=True)[:limit]
+            pool, weight = pool[top], weight[top]
+    keep = weight > 0
+    if not bool(keep.any()):
+        keep[:] = True
+    return pool[keep], weight[keep]

@@ -10,6 +10,8 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
+from synthgen.tabular.models.layout import marginal_product
+
 MIN_GROUP_ROWS = 200  # a condition vector this frequent gets its own latent mixture
 MAX_PRIOR_GROUPS = 64
 
@@ -95,19 +97,9 @@ def private_condition_pool(layout, condition_columns: list[str], limit: int = 10
     """Condition vectors and weights for a DP fit, from the transformer's (noisy) category
     counts alone: the product of the condition columns' marginals (no joint counts of rows),
     the ``limit`` likeliest combinations."""
-    blocks = [d for d in layout.discrete if d.column in condition_columns]
-    pool = torch.zeros(1, 0)
-    weight = torch.ones(1)
-    for d in blocks:
-        counts = torch.tensor(d.counts, dtype=torch.float32).clamp_min(0)
-        p = counts / counts.sum() if counts.sum() > 0 else torch.full_like(counts, 1 / len(counts))
-        eye = torch.eye(d.width)
-        pool = torch.cat([pool.repeat_interleave(d.width, 0), eye.repeat(len(pool), 1)], dim=1)
-        weight = (weight.unsqueeze(1) * p.unsqueeze(0)).reshape(-1)
-        if len(weight) > limit:
-            top = torch.argsort(weight, descending=True)[:limit]
-            pool, weight = pool[top], weight[top]
-    keep = weight > 0
-    if not bool(keep.any()):
-        keep[:] = True
-    return pool[keep], weight[keep]
+    columns = [
+        (torch.eye(d.width), torch.tensor(d.counts, dtype=torch.float32))
+        for d in layout.discrete
+        if d.column in condition_columns
+    ]
+    return marginal_product(columns, limit)
