@@ -36,6 +36,11 @@ SECTIONS = [
         "(`benchmarks/scale.py`, issue 15)",
     ),
     (
+        "scale_shards",
+        "Sharded generation at 20M rows: local processes and Ray with 1 and 2 workers "
+        "(`benchmarks/scale.py`, issue 15)",
+    ),
+    (
         "scale_ooc",
         "Out-of-core fitting on a 20M-row synthgen-made Parquet dataset (`benchmarks/scale.py "
         "--ooc-rows`, issue 15)",

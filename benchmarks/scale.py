@@ -80,7 +80,7 @@ def run(args, tmp: Path) -> dict:
     synth = TabularSynthesizer("vae", epochs=args.fit_epochs, seed=0, progress=False)
     model = synth.fit(frame, schema).save(tmp / "adult.synth", overwrite=True)
     doc: dict = {"single": [], "sharded": []}
-    for n in (args.rows_small, args.rows_big):
+    for n in [r for r in (args.rows_small, args.rows_big) if r]:
         out = tmp / f"one-{n}.parquet"
         wall, rss = _cli(["generate", str(model), "--rows", str(n), "-o", str(out)])
         row = {"rows": n, "wall_s": wall, "rows_per_s": n / wall, "peak_rss_mb": rss}
@@ -196,13 +196,14 @@ def main() -> None:
     ap.add_argument("--ooc-source-epochs", type=int, default=None, help="default: planned")
     ap.add_argument("--ooc-epochs", type=int, default=None, help="default: planned steps")
     ap.add_argument("--tag", default="scale")
+    ap.add_argument("--beside", default="nothing else ran", help="what ran beside, for the record")
     args = ap.parse_args()
-    t = time.perf_counter()
+    t, load_start = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
         doc = run(args, Path(d))
     doc["machine"] = (
         f"{platform.machine()}, {os.cpu_count()} cores, CPU (2-core x86_64 AMD EPYC VM, 24 GB, "
-        "no GPU; other engineers' niced jobs ran beside)"
+        f"no GPU; {args.beside}; load average (1 min) at the start {load_start:.2f})"
     )
     doc["benchmark_wall_s"] = time.perf_counter() - t
     write_outputs(doc, args.tag)
@@ -246,16 +247,19 @@ def write_outputs(doc: dict, tag: str) -> None:
     if doc.get("out_of_core"):
         lines += _ooc_lines(doc["out_of_core"])
     best = max(r["rows_per_s"] for r in doc["sharded"] + doc["single"])
-    big = doc["single"][-1]
-    lines += [
-        "",
+    paper = (
         f"On paper: one node of this kind makes about {best:,.0f} validated rows/s (the best "
         "run above); shards share nothing but the model file, so N nodes make about N times "
         f"that. 1B rows: {1e9 / best / 3600:.1f} h on 1 node, "
         f"{1e9 / best / 10 / 60:.0f} min on 10, {1e9 / best / 100 / 60:.1f} min on 100 "
-        "(plus start-up; output bandwidth not included). The one-process run of "
-        f"{big['rows']:,} rows peaked at {big['peak_rss_mb']:,.0f} MB.",
-    ]
+        "(plus start-up; output bandwidth not included)."
+    )
+    if doc["single"]:
+        big = doc["single"][-1]
+        paper += (
+            f" The one-process run of {big['rows']:,} rows peaked at {big['peak_rss_mb']:,.0f} MB."
+        )
+    lines += ["", paper]
     (OUT / f"{tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

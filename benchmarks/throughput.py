@@ -89,6 +89,7 @@ timed(TableTransformer, "inverse_transform_parts", "inverse transform")
 timed(FixedCombination, "repair_valid", "repair")
 timed(sampler.Sampler, "_accept", "accept")
 timed(sampler.Sampler, "block", "block")
+timed(sampler.Sampler, "probe", "block")  # the once-per-run acceptance probe draws too
 timed(checks.OutputValidator, "check", "checks")
 timed(checks.OutputValidator, "finish", "GX sample pass")
 writer = tio.TableWriter
