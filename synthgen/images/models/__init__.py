@@ -58,7 +58,7 @@ FVAE = register(
             TrainConfig(
                 epochs=300, batch_size=64, val_fraction=0.1, eval_every=2, patience=5, min_epochs=10
             ),
-            target_steps=2300,  # the checker adds ~16 % a step: <= 5 min on 2 idle cores
+            target_steps=1650,  # ~140-160 ms a step on 2 idle cores: <= 5 min for MNIST10k
             min_batch_size=16,
             max_epochs=300,
         ),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
 from torch import nn
 
 from synthgen.images.models.base import ImageModel, to_unit
@@ -23,6 +26,8 @@ class ImageVAEConfig:
     lr: float = 1e-3
     beta: float = 1.0  # KL weight
     min_sigma: float = 0.3  # floor of the decoder's noise scale (on the [-1, 1] pixel scale)
+    prior_components: int = 1  # Gaussians per class in the sampling prior (fitted after training)
+    prior_scale: float = 1.0  # spread of the sampling prior's draws around each component
 
 
 class ImageVAE(ImageModel):
@@ -41,24 +46,37 @@ class ImageVAE(ImageModel):
         self.decoder = ImageDecoder(
             c.latent_dim, self.n_classes, self.shape, c.width, c.max_width, c.embed_dim
         )
-        self.prior_mean = torch.zeros(self.n_classes, c.latent_dim)
-        self.prior_chol = torch.eye(c.latent_dim).repeat(self.n_classes, 1, 1)
+        k = max(1, int(c.prior_components))
+        self.prior_weight = torch.full((self.n_classes, k), 1.0 / k)
+        self.prior_mean = torch.zeros(self.n_classes, k, c.latent_dim)
+        self.prior_chol = torch.eye(c.latent_dim).repeat(self.n_classes, k, 1, 1)
 
     def modules(self) -> dict[str, nn.Module]:
         return {"encoder": self.encoder, "decoder": self.decoder}
 
     def extra_state(self) -> dict[str, torch.Tensor]:
-        return {"prior_mean": self.prior_mean, "prior_chol": self.prior_chol}
+        return {
+            "prior_weight": self.prior_weight,
+            "prior_mean": self.prior_mean,
+            "prior_chol": self.prior_chol,
+        }
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.prior_mean = tensors["prior_mean"].clone().float()
-        self.prior_chol = tensors["prior_chol"].clone().float()
+        mean, chol = tensors["prior_mean"].clone().float(), tensors["prior_chol"].clone().float()
+        if mean.dim() == 2:  # a file from before the mixture prior: one Gaussian per class
+            mean, chol = mean[:, None], chol[:, None]
+        weight = tensors.get("prior_weight")
+        if weight is None:
+            weight = torch.ones(mean.shape[:2])
+        self.prior_weight, self.prior_mean, self.prior_chol = weight.clone().float(), mean, chol
 
     def finish(self, data, advance=lambda n=1: None) -> None:
-        """Fit the sampling prior: per class, a full-covariance Gaussian to the aggregate
-        posterior of its training images (ex-post density estimation). Sampling then draws
-        latents where the decoder saw that class, which keeps images on-label and sharp.
-        Covariances shrink toward the standard normal for rare classes."""
+        """Fit the sampling prior to the aggregate posterior of each class's training images
+        (ex-post density estimation): ``prior_components`` full-covariance Gaussians per class
+        (one: the class's mean and covariance; more: a Gaussian mixture fitted by EM), each
+        widened by the mean posterior variance. Sampling then draws latents where the decoder
+        saw that class, which keeps images on-label and sharp. Covariances shrink toward the
+        standard normal where a component has few images."""
         images, labels = data
         mus, variances = [], []
         for start in range(0, len(images), 500):
@@ -69,21 +87,14 @@ class ImageVAE(ImageModel):
             variances.append(logvar.double().exp().cpu())
         mu_all, var_all = torch.cat(mus), torch.cat(variances)
         codes = labels.cpu()
-        d = self.config.latent_dim
-        eye = torch.eye(d, dtype=torch.float64)
-        means = torch.zeros(self.n_classes, d, dtype=torch.float64)
-        chols = eye.repeat(self.n_classes, 1, 1)
+        weight, mean, chol = self.prior_weight, self.prior_mean, self.prior_chol
+        weight, mean, chol = weight.double(), mean.double(), chol.double()
         for k in range(self.n_classes):
             m, v = mu_all[codes == k], var_all[codes == k]
-            if len(m) == 0:
-                continue
-            centred = m - m.mean(0)
-            cov = centred.T @ centred / len(m) + torch.diag(v.mean(0))
-            shrink = d / (len(m) + d)
-            cov = (1 - shrink) * cov + shrink * eye + 1e-6 * eye
-            means[k] = m.mean(0)
-            chols[k] = torch.linalg.cholesky(cov)
-        self.prior_mean, self.prior_chol = means.float(), chols.float()
+            if len(m) > 0:
+                weight[k], mean[k], chol[k] = _class_prior(m, v, weight.shape[1])
+        self.prior_weight = weight.float()
+        self.prior_mean, self.prior_chol = mean.float(), chol.float()
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         params = [*self.encoder.parameters(), *self.decoder.parameters()]
@@ -127,8 +138,44 @@ class ImageVAE(ImageModel):
     @torch.no_grad()
     def sample(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         eps = torch.randn(len(labels), self.config.latent_dim, generator=generator)
+        eps = eps * self.config.prior_scale
         codes = labels.cpu()
-        z = self.prior_mean[codes] + (self.prior_chol[codes] @ eps[:, :, None]).squeeze(2)
+        comp = torch.zeros_like(codes)
+        if self.prior_weight.shape[1] > 1 and len(codes):
+            comp = torch.multinomial(self.prior_weight[codes], 1, generator=generator).squeeze(1)
+        mean, chol = self.prior_mean[codes, comp], self.prior_chol[codes, comp]
+        z = mean + (chol @ eps[:, :, None]).squeeze(2)
         with self.autocast():
             out = self.decoder(z.to(self.device), labels.to(self.device))
         return out.float()
+
+
+def _class_prior(
+    m: torch.Tensor, v: torch.Tensor, components: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Weights ``(K,)``, means ``(K, d)`` and Cholesky factors ``(K, d, d)`` of one class's
+    prior from its posterior means ``m`` and variances ``v`` (float64)."""
+    n, d = m.shape
+    eye = torch.eye(d, dtype=torch.float64)
+    k = min(components, max(1, n // (2 * d)))  # at least 2*d images per component
+    if k == 1:
+        centred = m - m.mean(0)
+        weights, means, covs = torch.ones(1), m.mean(0)[None], (centred.T @ centred / n)[None]
+    else:
+        gmm = GaussianMixture(k, covariance_type="full", reg_covar=1e-4, random_state=0)
+        with warnings.catch_warnings():  # EM that stops at max_iter is still a usable prior
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gmm.fit(m.numpy())
+        weights = torch.from_numpy(gmm.weights_)
+        means, covs = torch.from_numpy(gmm.means_), torch.from_numpy(gmm.covariances_)
+    out_w = torch.zeros(components, dtype=torch.float64)
+    out_m = torch.zeros(components, d, dtype=torch.float64)
+    out_c = eye.repeat(components, 1, 1)
+    out_w[:k] = weights / weights.sum()
+    for j in range(k):
+        size = float(weights[j]) * n
+        shrink = d / (size + d)
+        cov = covs[j] + torch.diag(v.mean(0))
+        cov = (1 - shrink) * cov + shrink * eye + 1e-6 * eye
+        out_m[j], out_c[j] = means[j], torch.linalg.cholesky(cov)
+    return out_w, out_m, out_c
