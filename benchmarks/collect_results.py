@@ -55,6 +55,11 @@ SECTIONS = [
         "Image models on MNIST10k and real RGB patches, judged by three independent classifiers "
         "(`benchmarks/images.py`)",
     ),
+    (
+        "image_validation",
+        "How the default image kind's settings were chosen: train split only, no judge "
+        "(`benchmarks/image_validation.py`)",
+    ),
     ("anomaly", "Anomaly screening on ADBench, both protocols (`benchmarks/anomaly.py`)"),
     (
         "image_anomaly",
