@@ -13,6 +13,7 @@ from synthgen.cli.options import (
     ModelOptions,
     Overwrite,
     Quiet,
+    RayAddress,
     SchemaFile,
     Seed,
     Threads,
@@ -171,15 +172,7 @@ def score_cmd(
             "dataset folder OUT (needs synthgen[ray]; no --report, no input_row).",
         ),
     ] = "local",
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            metavar="ADDR",
-            help="With --engine ray: the cluster (default: RAY_ADDRESS, else a local Ray).",
-            show_default=False,
-        ),
-    ] = None,
+    ray_address: RayAddress = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:

@@ -14,6 +14,7 @@ from synthgen.cli.options import (
     ModelOptions,
     Overwrite,
     Quiet,
+    RayAddress,
     SchemaFile,
     Seed,
     Threads,
@@ -236,16 +237,7 @@ def generate(
             show_default=False,
         ),
     ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            metavar="ADDR",
-            help="With --engine ray: the cluster (default: RAY_ADDRESS, else a local Ray "
-            "started for the run).",
-            show_default=False,
-        ),
-    ] = None,
+    ray_address: RayAddress = None,
     workers: Annotated[
         int | None,
         typer.Option(

@@ -15,6 +15,16 @@ Overwrite = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.", show_default=False)]
 Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where to compute.")]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDR",
+        help="With --engine ray: the cluster (default: RAY_ADDRESS, else a local Ray started "
+        "for the run).",
+        show_default=False,
+    ),
+]
 SEED_MAX = 2**63 - 1  # numpy and torch take seeds below 2**63
 
 

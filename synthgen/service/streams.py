@@ -52,18 +52,6 @@ class Stream(StreamingResponse):
                 self._on_close()
 
 
-def _once(fn: Callable[[], None]) -> Callable[[], None]:
-    done = False
-
-    def run() -> None:
-        nonlocal done
-        if not done:
-            done = True
-            fn()
-
-    return run
-
-
 def once(fn: Callable[[], None]) -> Callable[[], None]:
     """``fn`` made safe to call twice (the second call does nothing)."""
     done = False

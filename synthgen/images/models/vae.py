@@ -1,4 +1,5 @@
-"""``vae``: a conditional convolutional VAE with a per-class latent prior, for images."""
+"""``vae``: a conditional convolutional VAE with a per-class latent prior, for images (the
+``fvae`` kind builds on it)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ class ImageVAEConfig:
 class ImageVAE(ImageModel):
     """Conditional convolutional VAE: the class enters the encoder as one-hot channels and the
     decoder as an embedding and class-conditional norms. The decoder's Gaussian scale is the
-    batch's optimal one (sigma-VAE) above a floor. Sampling uses a per-class Gaussian fitted to
-    the training latents after training (see ``finish``)."""
+    batch's optimal one (sigma-VAE) above a floor. Sampling uses a per-class Gaussian (or a
+    mixture of ``prior_components``) fitted to the training latents after training (see
+    ``finish``)."""
 
     kind = "vae"
     config_cls = ImageVAEConfig
