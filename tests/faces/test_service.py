@@ -551,11 +551,15 @@ def test_real_server_stops_generating_when_the_client_leaves(server):
     with server.stream("POST", "/models/census/generate", json={"rows": rows}) as resp:
         assert resp.status_code == 200
         got = 0
-        for block in resp.iter_bytes():
+        # the iterator is kept: a dropped one is closed at once, and httpx then closes the
+        # connection (the client would leave before the check below)
+        blocks = resp.iter_bytes()
+        for block in blocks:
             got += len(block)
             if got > 300_000:
                 break
         assert server.get("/health").json()["active_generations"] == 1
+        del blocks
     # leaving the with-block closed the connection midway
     deadline = time.monotonic() + 20
     while server.get("/health").json()["active_generations"] != 0:
