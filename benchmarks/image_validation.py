@@ -58,15 +58,11 @@ def split(data: Path, fraction: float = 0.1):
 
 def refit_prior(model, train, options: dict) -> None:
     """Set the sampling options (others back to their fitted values) and refit the prior on
-    ``train`` with them."""
+    ``train`` with them (``finish`` sizes it from the config)."""
     import torch
 
     for key, value in options.items():
         setattr(model.config, key, value)
-    k, c, d = int(model.config.prior_components), model.n_classes, model.config.latent_dim
-    model.prior_weight = torch.full((c, k), 1.0 / k)
-    model.prior_mean = torch.zeros(c, k, d)
-    model.prior_chol = torch.eye(d).repeat(c, k, 1, 1)
     images = torch.from_numpy(train.images.transpose(0, 3, 1, 2).copy())
     with torch.no_grad():
         model.finish((images, torch.from_numpy(train.labels)))

@@ -48,10 +48,17 @@ class ImageVAE(ImageModel):
         self.decoder = ImageDecoder(
             c.latent_dim, self.n_classes, self.shape, c.width, c.max_width, c.embed_dim
         )
-        k = max(1, int(c.prior_components))
-        self.prior_weight = torch.full((self.n_classes, k), 1.0 / k)
-        self.prior_mean = torch.zeros(self.n_classes, k, c.latent_dim)
-        self.prior_chol = torch.eye(c.latent_dim).repeat(self.n_classes, k, 1, 1)
+        self.prior_weight, self.prior_mean, self.prior_chol = (
+            t.float() for t in self._standard_prior()
+        )
+
+    def _standard_prior(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Weights, means and Cholesky factors of ``prior_components`` standard normals per
+        class (float64): the prior before ``finish`` fits it."""
+        k, d = max(1, int(self.config.prior_components)), self.config.latent_dim
+        weight = torch.full((self.n_classes, k), 1.0 / k, dtype=torch.float64)
+        mean = torch.zeros(self.n_classes, k, d, dtype=torch.float64)
+        return weight, mean, torch.eye(d, dtype=torch.float64).repeat(self.n_classes, k, 1, 1)
 
     def modules(self) -> dict[str, nn.Module]:
         return {"encoder": self.encoder, "decoder": self.decoder}
@@ -89,8 +96,7 @@ class ImageVAE(ImageModel):
             variances.append(logvar.double().exp().cpu())
         mu_all, var_all = torch.cat(mus), torch.cat(variances)
         codes = labels.cpu()
-        weight, mean, chol = self.prior_weight, self.prior_mean, self.prior_chol
-        weight, mean, chol = weight.double(), mean.double(), chol.double()
+        weight, mean, chol = self._standard_prior()  # as many components as the config asks
         for k in range(self.n_classes):
             m, v = mu_all[codes == k], var_all[codes == k]
             if len(m) > 0:
