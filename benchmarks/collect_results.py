@@ -60,6 +60,11 @@ SECTIONS = [
         "How the default image kind's settings were chosen: train split only, no judge "
         "(`benchmarks/image_validation.py`)",
     ),
+    (
+        "image_gap",
+        "Where the pixel judge's TSTR gap comes from: train split only, no judge "
+        "(`benchmarks/image_gap.py`)",
+    ),
     ("anomaly", "Anomaly screening on ADBench, both protocols (`benchmarks/anomaly.py`)"),
     (
         "image_anomaly",

@@ -134,7 +134,7 @@ def fit(
     \b
     Examples:
       synthgen fit train.csv --schema adult.yaml --kind vae -o model.synth
-      synthgen fit train.npz --schema mnist.yaml --kind cgan -o mnist-model.synth
+      synthgen fit train.npz --schema mnist.yaml --epochs 10 -o mnist-model.synth
       synthgen fit train.csv --schema adult.yaml --dp-epsilon 3 -o private.synth
     """
     chosen = kind or model

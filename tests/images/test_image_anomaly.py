@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.datasets import load_digits
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
@@ -30,13 +29,6 @@ image: {height: 8, width: 8, channels: 1}
 source: {format: npz, images_key: images, labels_key: labels}
 label: {name: digit, values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}
 """
-
-
-@pytest.fixture(scope="module")
-def digits() -> ImageSet:
-    d = load_digits()
-    images = (d.images * 15).astype(np.uint8)[..., None]
-    return ImageSet(images=images, labels=d.target.astype(np.int64))
 
 
 @pytest.fixture(scope="module")

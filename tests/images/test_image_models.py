@@ -8,34 +8,13 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
 
 from synthgen.errors import DataError, UsageError
 from synthgen.images.data import ImageSet
 from synthgen.images.nets import ImageDecoder, ImageEncoder, ProjectionDiscriminator, plan
 from synthgen.images.synthesizer import ImageSynthesizer
-from synthgen.schema import parse_schema
 
 KINDS = ("cgan", "vae", "fvae")
-
-
-def _schema(labelled: bool = True):
-    doc = {
-        "schema_version": 1,
-        "name": "digits",
-        "kind": "image",
-        "image": {"height": 8, "width": 8, "channels": 1},
-        "source": {"format": "npz", "images_key": "images", "labels_key": "labels"},
-    }
-    if labelled:
-        doc["label"] = {"name": "digit", "values": list(range(10))}
-    return parse_schema(doc, "test")
-
-
-@pytest.fixture(scope="module")
-def digits() -> ImageSet:
-    d = load_digits()
-    return ImageSet((d.images * 15).astype(np.uint8)[..., None], d.target.astype(np.int64))
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +23,9 @@ def small(digits) -> ImageSet:
 
 
 @pytest.fixture(scope="module", params=KINDS)
-def fitted(request, digits) -> ImageSynthesizer:
+def fitted(request, digits, digits_schema) -> ImageSynthesizer:
     synth = ImageSynthesizer(request.param, epochs=2, seed=0, device="cpu", progress=False)
-    return synth.fit(digits, _schema())
+    return synth.fit(digits, digits_schema())
 
 
 def test_exact_counts_and_conditioned_labels(fitted):
@@ -87,11 +66,11 @@ def test_save_load_samples_equal(fitted, tmp_path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_same_seed_identical_model_file_other_seed_differs(kind, small, tmp_path):
+def test_same_seed_identical_model_file_other_seed_differs(kind, small, digits_schema, tmp_path):
     files, samples = [], []
     for name, seed in (("a", 4), ("b", 4), ("c", 5)):
         synth = ImageSynthesizer(kind, epochs=1, seed=seed, device="cpu", progress=False)
-        synth.fit(small, _schema())
+        synth.fit(small, digits_schema())
         files.append(synth.save(tmp_path / f"{name}.synth").read_bytes())
         samples.append(synth.sample(30).images)
     assert files[0] == files[1]
@@ -101,36 +80,38 @@ def test_same_seed_identical_model_file_other_seed_differs(kind, small, tmp_path
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_unlabelled_schema(kind, small):
+def test_unlabelled_schema(kind, small, digits_schema):
     unlabelled = ImageSet(small.images)
     synth = ImageSynthesizer(kind, epochs=1, device="cpu", progress=False)
-    synth.fit(unlabelled, _schema(labelled=False))
+    synth.fit(unlabelled, digits_schema(labelled=False))
     out = synth.sample(21, seed=0)
     assert out.labels is None and out.images.shape == (21, 8, 8, 1)
     with pytest.raises(UsageError, match="has no label"):
         synth.sample(3, {"digit": 1})
 
 
-def test_bad_inputs_refused(small):
+def test_bad_inputs_refused(small, digits_schema):
     with pytest.raises(DataError, match="declares 8x8"):
         ImageSynthesizer("vae", epochs=1, progress=False).fit(
-            ImageSet(np.zeros((20, 9, 8, 1), np.uint8)), _schema()
+            ImageSet(np.zeros((20, 9, 8, 1), np.uint8)), digits_schema()
         )
     with pytest.raises(DataError, match="have no labels"):
-        ImageSynthesizer("vae", epochs=1, progress=False).fit(ImageSet(small.images), _schema())
+        unlabelled = ImageSet(small.images)
+        ImageSynthesizer("vae", epochs=1, progress=False).fit(unlabelled, digits_schema())
     with pytest.raises(UsageError, match="Unknown image generator kind 'tvae'"):
-        ImageSynthesizer("tvae").fit(small, _schema())
+        ImageSynthesizer("tvae").fit(small, digits_schema())
     with pytest.raises(UsageError, match="epochs must be at least 1"):
         ImageSynthesizer("cgan", epochs=0).check_params()
     with pytest.raises(UsageError, match="not fitted"):
         ImageSynthesizer("cgan").sample(3)
 
 
-def test_device_cuda_without_gpu_refused(small):
+def test_device_cuda_without_gpu_refused(small, digits_schema):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     with pytest.raises(UsageError, match="no CUDA GPU"):
-        ImageSynthesizer("cgan", epochs=1, device="cuda", progress=False).fit(small, _schema())
+        synth = ImageSynthesizer("cgan", epochs=1, device="cuda", progress=False)
+        synth.fit(small, digits_schema())
 
 
 def test_default_epochs_follow_data_size():
@@ -140,17 +121,17 @@ def test_default_epochs_follow_data_size():
     assert tiny.batch_size <= 40
 
 
-def test_resume_continues_to_same_model(small, tmp_path):
+def test_resume_continues_to_same_model(small, digits_schema, tmp_path):
     ckpt = tmp_path / "run.ckpt"
     straight = ImageSynthesizer("cgan", epochs=4, batch_size=50, progress=False, device="cpu")
-    straight.fit(small, _schema())
+    straight.fit(small, digits_schema())
     first = ImageSynthesizer("cgan", epochs=4, batch_size=50, progress=False, device="cpu")
     cfg = dataclasses.replace(first.train_config(len(small)), epochs=2)
     first.train_config = lambda n_images=None: cfg  # stop after 2 epochs, as if killed
-    first.fit(small, _schema(), checkpoint=ckpt)
+    first.fit(small, digits_schema(), checkpoint=ckpt)
     assert ckpt.exists()
     resumed = ImageSynthesizer("cgan", epochs=4, batch_size=50, progress=False, device="cpu")
-    resumed.fit(small, _schema(), checkpoint=ckpt, resume=True)
+    resumed.fit(small, digits_schema(), checkpoint=ckpt, resume=True)
     assert resumed.training_["epochs_run"] == 4
     np.testing.assert_array_equal(straight.sample(20).images, resumed.sample(20).images)
 

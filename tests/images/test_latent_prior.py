@@ -7,36 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
 
-from synthgen.images.data import ImageSet
 from synthgen.images.models.vae import ImageVAE, ImageVAEConfig, _class_prior
 from synthgen.images.synthesizer import ImageSynthesizer
-from synthgen.schema import parse_schema
-
-SCHEMA = {
-    "schema_version": 1,
-    "name": "digits",
-    "kind": "image",
-    "image": {"height": 8, "width": 8, "channels": 1},
-    "source": {"format": "npz", "images_key": "images", "labels_key": "labels"},
-    "label": {"name": "digit", "values": list(range(10))},
-}
-
-
-@pytest.fixture(scope="module")
-def digits() -> ImageSet:
-    d = load_digits()
-    return ImageSet((d.images * 15).astype(np.uint8)[..., None], d.target.astype(np.int64))
 
 
 @pytest.mark.parametrize("kind", ["vae", "fvae"])
-def test_mixture_prior_fits_saves_and_samples_alike(kind, digits, tmp_path):
+def test_mixture_prior_fits_saves_and_samples_alike(kind, digits, digits_schema, tmp_path):
     options = {"latent_dim": 4, "prior_components": 3}
     synth = ImageSynthesizer(
         kind, epochs=1, seed=0, device="cpu", progress=False, model_options=options
     )
-    synth.fit(digits, parse_schema(SCHEMA, "test"))
+    synth.fit(digits, digits_schema())
     model = synth.model_
     assert model.prior_weight.shape == (10, 3) and model.prior_mean.shape == (10, 3, 4)
     torch.testing.assert_close(model.prior_weight.sum(1), torch.ones(10))

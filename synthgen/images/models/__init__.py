@@ -10,6 +10,16 @@ from synthgen.images.models.cgan import ImageCGAN, ImageCGANConfig
 from synthgen.images.models.fvae import ImageFilteredVAE, ImageFilteredVAEConfig
 from synthgen.images.models.vae import ImageVAE, ImageVAEConfig
 
+
+def _vae_plan(target_steps: int) -> Plan:
+    """The VAE kinds' fit: batches of 64, a tenth held out for the ELBO that picks the weights
+    and stops early (checked every 2 epochs, patience 5), 10 to 300 epochs."""
+    train = TrainConfig(
+        epochs=300, batch_size=64, val_fraction=0.1, eval_every=2, patience=5, min_epochs=10
+    )
+    return Plan(train, target_steps=target_steps, min_batch_size=16, max_epochs=300)
+
+
 CGAN = register(
     Kind(
         name="cgan",
@@ -34,14 +44,7 @@ VAE = register(
         role="generator",
         network=ImageVAE,
         config=ImageVAEConfig,
-        plan=Plan(
-            TrainConfig(
-                epochs=300, batch_size=64, val_fraction=0.1, eval_every=2, patience=5, min_epochs=10
-            ),
-            target_steps=3000,
-            min_batch_size=16,
-            max_epochs=300,
-        ),
+        plan=_vae_plan(target_steps=3000),
         summary="conditional convolutional VAE with a per-class latent prior",
         threads=None,
     )
@@ -54,14 +57,7 @@ FVAE = register(
         role="generator",
         network=ImageFilteredVAE,
         config=ImageFilteredVAEConfig,
-        plan=Plan(
-            TrainConfig(
-                epochs=300, batch_size=64, val_fraction=0.1, eval_every=2, patience=5, min_epochs=10
-            ),
-            target_steps=1650,  # ~140-160 ms a step on 2 idle cores: <= 5 min for MNIST10k
-            min_batch_size=16,
-            max_epochs=300,
-        ),
+        plan=_vae_plan(target_steps=1650),  # ~140-160 ms a step on 2 idle cores: <= 5 min
         summary="the conditional VAE with a label check: a classifier trained beside it redraws "
         "samples it does not read as their label (the default)",
         threads=None,
