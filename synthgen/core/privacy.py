@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from synthgen.core.regime import OpenTraining
 from synthgen.errors import UsageError, param
 
 STATS_SHARE = 0.2  # share of epsilon (and of delta) spent on the transformer's statistics
@@ -98,9 +99,10 @@ class Budget:
 
 
 @dataclass
-class DPTraining:
+class DPTraining(OpenTraining):
     """DP-SGD for the training loop: which optimisers are private, Poisson batches, the noise
-    multiplier that spends ``epsilon`` in ``steps`` steps, and the accountant.
+    multiplier that spends ``epsilon`` in ``steps`` steps, and the accountant (the loop's hooks
+    of ``OpenTraining``, each overridden).
 
     The model names the optimisers that see rows (``TrainableModel.private_optimizers``; the
     cgan's critic) and the modules behind each; their per-sample gradients are clipped to
@@ -150,6 +152,20 @@ class DPTraining:
         return cls(epsilon, delta, rate, steps, float(sigma), max_grad_norm, ACCOUNTANT, n_rows)
 
     # ------------------------------------------------------------------ the loop's hooks
+    private = True
+
+    def held_out(self, val_fraction: float) -> float:
+        return 0.0  # every row trains; no loss on the rows decides anything
+
+    def total_steps(self, planned: int) -> int:
+        return self.steps  # the steps the budget was planned for
+
+    def prepare(self, model: Any) -> None:
+        model.make_private()
+
+    def run_key(self) -> dict[str, Any]:
+        return {"privacy": asdict(self)}
+
     def wrap(self, model: Any, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, Any]:
         """Per-sample gradients on the model's private modules; their optimisers clip and
         noise. Returns the optimisers the model steps (the others as they were)."""
@@ -174,9 +190,12 @@ class DPTraining:
         model.private_hooks = self._hooked
         return out
 
-    def batches(self, data: Any, generator: torch.Generator) -> Iterator[Any]:
+    def batches(
+        self, model: Any, data: Any, batch_size: int, generator: torch.Generator
+    ) -> Iterator[Any]:
         """One epoch of Poisson-sampled batches: every row joins each batch independently
-        with probability ``sample_rate`` (a batch may be empty)."""
+        with probability ``sample_rate`` (a batch may be empty; ``batch_size`` is the
+        expected size the plan was made for)."""
         first = data[0] if isinstance(data, tuple) else data
         n = first.shape[0]
         for _ in range(max(1, int(round(1 / self.sample_rate)))):
@@ -199,6 +218,9 @@ class DPTraining:
             self.delta,
             self.accountant,
         )
+
+    def summary(self, steps_done: int) -> dict[str, Any]:
+        return {"privacy": self.record(steps_done)}
 
     def record(self, steps_done: int) -> dict[str, Any]:
         out = asdict(self)

@@ -35,6 +35,7 @@ from synthgen.core import distributed
 from synthgen.core.checkpoint import load_checkpoint, save_checkpoint, tensors_of_run
 from synthgen.core.privacy import DPTraining
 from synthgen.core.progress import phase, progress_bar
+from synthgen.core.regime import OpenTraining
 from synthgen.core.trainable import Batch, TrainableModel
 from synthgen.core.training_data import (
     StreamSource,
@@ -119,25 +120,26 @@ def fit_model(
         if group is not None:
             device, checkpoint = group.device, None
             progress = progress and group.rank == 0
+        regime = privacy if privacy is not None else OpenTraining()
         return _fit(
             model, matrix, cfg, device, progress, checkpoint, resume, run_key, description,
-            privacy, group,
+            regime, group,
         )  # fmt: skip
 
 
 def _fit(
-    model, matrix, cfg, device, progress, checkpoint, resume, run_key, description, privacy, group
+    model, matrix, cfg, device, progress, checkpoint, resume, run_key, description, regime, group
 ) -> dict[str, Any]:
     gen = seed_everything(cfg.seed)
-    val_fraction = 0.0 if privacy is not None else cfg.val_fraction
     source = matrix if isinstance(matrix, StreamSource) else None
     if source is not None:  # out-of-core: batches stream, data is a bounded sample
-        if privacy is not None:
+        if regime.private:
             raise UsageError("Differentially private training needs the rows in memory.")
         data, val = (place(a, all_rows(a), device) for a in (source.sample(), source.validation()))
         n_train, n_val = source.n_rows, n_rows(source.validation())
     else:
-        train_idx, val_idx = split_rows(n_rows(matrix), val_fraction, cfg.seed, cfg.max_val_rows)
+        held_out = regime.held_out(cfg.val_fraction)
+        train_idx, val_idx = split_rows(n_rows(matrix), held_out, cfg.seed, cfg.max_val_rows)
         data = place(matrix, train_idx, device)
         val = place(matrix, val_idx, device)
         n_train, n_val = len(train_idx), len(val_idx)
@@ -145,24 +147,19 @@ def _fit(
     if group is not None:
         group.broadcast_state(model)  # rank 0's initial weights everywhere
         group.seed_steps(cfg.seed)
-    if privacy is not None:
-        model.make_private()
+    regime.prepare(model)
     model.prepare(data)
     optimizers = model.make_optimizers()
     if source is not None:
         spe = max(1, source.steps_per_epoch(cfg.batch_size))
     else:
         spe = max(1, model.steps_per_epoch(n_train, cfg.batch_size))
-    total = cfg.steps if cfg.steps is not None else cfg.epochs * spe
-    if privacy is not None:
-        total = privacy.steps
+    total = regime.total_steps(cfg.steps if cfg.steps is not None else cfg.epochs * spe)
     schedulers = model.make_schedulers(optimizers, total)
     loop = {k: v for k, v in asdict(cfg).items() if k != "epochs"}  # a resumed run may extend
     fingerprint = source.fingerprint() if source is not None else data_fingerprint(matrix)
-    key = {"data": fingerprint, "train": loop, **(run_key or {})}
-    if privacy is not None:
-        key["privacy"] = asdict(privacy)
-        optimizers = privacy.wrap(model, optimizers)
+    key = {"data": fingerprint, "train": loop, **(run_key or {}), **regime.run_key()}
+    optimizers = regime.wrap(model, optimizers)
     key = json.loads(json.dumps(key))  # compare as stored (tuples become lists)
     if group is not None:
         group.attach(optimizers)
@@ -170,14 +167,14 @@ def _fit(
     st = _State()
     history: list[dict[str, float]] = []
     if resume and checkpoint is not None and checkpoint.exists():
-        with _released(privacy, on_success=False):
+        with _released(regime, on_success=False):
             history = _restore(checkpoint, key, model, optimizers, schedulers, gen, st, device)
 
-    by_steps = cfg.steps is not None or privacy is not None
+    by_steps = cfg.steps is not None or regime.private
     eval_steps = max(1, total // max(1, cfg.evaluations)) if by_steps else None
     has_val = n_val > 0
     label = description or model.kind
-    with progress_bar(progress) as bar, _released(privacy):
+    with progress_bar(progress) as bar, _released(regime):
         task = bar.add_task(label, total=total, completed=min(st.step, total), losses="")
         while not st.stopped_early:
             if by_steps and st.step >= total:
@@ -192,10 +189,8 @@ def _fit(
             if source is not None:
                 streamed = source.batches(cfg.batch_size, gen)
                 batches = (place(b, all_rows(b), device) for b in streamed)
-            elif privacy is not None:
-                batches = privacy.batches(data, gen)
             else:
-                batches = model.batches(data, cfg.batch_size, gen)
+                batches = regime.batches(model, data, cfg.batch_size, gen)
             for batch in batches:
                 if group is not None:
                     batch = group.share(batch, model.batch_granule())
@@ -211,7 +206,7 @@ def _fit(
                 shown = " ".join(f"{k}={v / count:.3f}" for k, v in sums.items())
                 bar.update(task, completed=min(st.step, total), losses=_where(st, cfg, shown))
                 if by_steps and (st.step % eval_steps == 0 or st.step >= total):
-                    if privacy is not None:  # no loss on the rows decides anything
+                    if regime.private:  # no loss on the rows decides anything
                         shown = " ".join(f"{k}={v / count:.3f}" for k, v in sums.items())
                         _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
                     elif has_val or st.step >= total:
@@ -245,20 +240,21 @@ def _fit(
         "train_rows": int(n_train),
         "val_rows": int(n_val),
         "history": history,
-        **({"privacy": privacy.record(st.step)} if privacy is not None else {}),
+        **regime.summary(st.step),
     }
 
 
 @contextlib.contextmanager
-def _released(privacy: DPTraining | None, *, on_success: bool = True) -> Iterator[None]:
-    """DP-SGD's per-sample hooks come off when the block ends (``on_success``) or fails."""
+def _released(regime: OpenTraining, *, on_success: bool = True) -> Iterator[None]:
+    """What the regime hooked into the model (DP-SGD's per-sample hooks) comes off when the
+    block ends (``on_success``) or fails."""
     ok = False
     try:
         yield
         ok = True
     finally:
-        if privacy is not None and (on_success or not ok):
-            privacy.close()
+        if on_success or not ok:
+            regime.close()
 
 
 def _where(st: _State, cfg: TrainConfig, losses: str) -> str:
