@@ -30,6 +30,8 @@ def _digits_schema(labelled: bool = True) -> ImageSchema:
     }
     if labelled:
         doc["label"] = {"name": "digit", "values": list(range(10))}
+    else:
+        doc["source"]["labels_key"] = None
     return parse_schema(doc, "test")
 
 

@@ -14,7 +14,6 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 from scipy import linalg
-from sklearn.datasets import load_digits
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
@@ -36,20 +35,6 @@ runner = CliRunner()
 EPOCHS = 3
 
 
-def _schema(labelled: bool = True):
-    data = {
-        "kind": "image",
-        "name": "digits",
-        "image": {"height": 8, "width": 8, "channels": 1},
-        "source": {"format": "npz", "images_key": "images", "labels_key": "labels"},
-    }
-    if labelled:
-        data["label"] = {"name": "digit", "values": list(range(10))}
-    else:
-        data["source"]["labels_key"] = None
-    return parse_schema(data)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """Small tensors on a shared 2-core machine: one thread is faster and reproducible."""
@@ -60,12 +45,11 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def digits():
-    d = load_digits()
-    images = (d.images * 15).astype(np.uint8)[..., None]
-    full = ImageSet(images, d.target.astype(np.int64))
+def digits(digits, digits_schema):
+    """The shared digits (conftest), cut into train, holdout and unseen parts."""
+    full = digits
     return {
-        "schema": _schema(),
+        "schema": digits_schema(),
         "train": full.subset(slice(0, 900)),
         "holdout": full.subset(slice(900, 1300)),
         "unseen": full.subset(slice(1300, None)),  # 497 real images the models never see
@@ -251,8 +235,8 @@ def test_document_keys_are_stable_and_json(good):
     }
 
 
-def test_unlabelled_schema_uses_self_supervised_features(digits):
-    schema = _schema(labelled=False)
+def test_unlabelled_schema_uses_self_supervised_features(digits, digits_schema):
+    schema = digits_schema(labelled=False)
 
     def strip(s):
         return ImageSet(s.images[:200])
