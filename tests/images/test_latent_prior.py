@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from synthgen.errors import UsageError
 from synthgen.images.models.vae import ImageVAE, ImageVAEConfig, _class_prior
 from synthgen.images.synthesizer import ImageSynthesizer
 
@@ -60,3 +61,18 @@ def test_single_gaussian_prior_of_older_files_loads():
     gen = torch.Generator().manual_seed(0)
     out = model.sample(torch.tensor([0, 1, 2, 2]), gen)
     assert out.shape == (4, 1, 8, 8) and torch.isfinite(out).all()
+
+
+def test_laplace_likelihood_fits_and_samples_alike_and_unknown_is_refused(digits, digits_schema):
+    def fit(likelihood: str) -> np.ndarray:
+        options = {"latent_dim": 4, "likelihood": likelihood}
+        synth = ImageSynthesizer(
+            "vae", epochs=1, seed=0, device="cpu", progress=False, model_options=options
+        )
+        return synth.fit(digits, digits_schema()).sample(40, {"digit": 3}, seed=5).images
+
+    laplace = fit("laplace")
+    np.testing.assert_array_equal(laplace, fit("laplace"))
+    assert not np.array_equal(laplace, fit("gaussian"))
+    with pytest.raises(UsageError, match="likelihood is 'gaussian' or 'laplace', not 'cauchy'"):
+        fit("cauchy")

@@ -27,14 +27,20 @@ class ImageVAEConfig:
     lr: float = 1e-3
     beta: float = 1.0  # KL weight
     min_sigma: float = 0.3  # floor of the decoder's noise scale (on the [-1, 1] pixel scale)
+    likelihood: str = "gaussian"  # the decoder's pixel noise: "gaussian" or "laplace"
     prior_components: int = 1  # Gaussians per class in the sampling prior (fitted after training)
     prior_scale: float = 1.0  # spread of the sampling prior's draws around each component
+
+    def __post_init__(self) -> None:
+        if self.likelihood not in ("gaussian", "laplace"):
+            raise ValueError(f"likelihood is 'gaussian' or 'laplace', not {self.likelihood!r}")
 
 
 class ImageVAE(ImageModel):
     """Conditional convolutional VAE: the class enters the encoder as one-hot channels and the
-    decoder as an embedding and class-conditional norms. The decoder's Gaussian scale is the
-    batch's optimal one (sigma-VAE) above a floor. Sampling uses a per-class Gaussian (or a
+    decoder as an embedding and class-conditional norms. The decoder's Gaussian scale (or
+    Laplace scale, ``likelihood="laplace"``) is the batch's optimal one (sigma-VAE) above a
+    floor. Sampling uses a per-class Gaussian (or a
     mixture of ``prior_components``) fitted to the training latents after training (see
     ``finish``)."""
 
@@ -117,10 +123,15 @@ class ImageVAE(ImageModel):
             eps = torch.randn_like(mu) if noise is None else noise
             z = mu + eps * torch.exp(0.5 * logvar)
             recon = self.decoder(z, labels).float()
-        mse = (recon - x).pow(2).mean()
-        log_sigma = 0.5 * torch.log(mse.detach().clamp_min(self.config.min_sigma**2))
-        nll = 0.5 * (recon - x).pow(2).mean() / torch.exp(2 * log_sigma) + log_sigma
-        nll = nll + 0.5 * math.log(2 * math.pi)
+        if self.config.likelihood == "laplace":  # the batch's optimal scale b = mean |error|
+            err = (recon - x).abs().mean()
+            b = err.detach().clamp_min(self.config.min_sigma / math.sqrt(2))
+            nll = err / b + torch.log(2 * b)
+        else:
+            mse = (recon - x).pow(2).mean()
+            log_sigma = 0.5 * torch.log(mse.detach().clamp_min(self.config.min_sigma**2))
+            nll = 0.5 * mse / torch.exp(2 * log_sigma) + log_sigma
+            nll = nll + 0.5 * math.log(2 * math.pi)
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1).mean() / x[0].numel()
         return nll + self.config.beta * kl
 
