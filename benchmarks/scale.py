@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -40,19 +39,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "benchmarks" / "results"
-_MEASURE = (
-    "import resource, subprocess, sys, time; t = time.perf_counter(); "
-    "subprocess.run(sys.argv[1:], check=True); w = time.perf_counter() - t; "
-    "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
-)
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from measure import machine, synthgen_measured  # noqa: E402
 
 
 def _cli(args: list[str]) -> tuple[float, float]:
     """``synthgen ARGS`` in a fresh process: wall seconds and the tree's largest RSS (MB)."""
-    cmd = [sys.executable, "-c", _MEASURE, sys.executable, "-m", "synthgen", *args, "--quiet"]
-    out = subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
-    wall, rss = out.stdout.split()[-2:]
-    return float(wall), float(rss)
+    measured = synthgen_measured(args, cwd=ROOT)
+    return measured.wall_s, measured.peak_rss_mb
 
 
 def _same_rows(dataset: Path, single: Path) -> bool:
@@ -202,8 +197,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         doc = run(args, Path(d))
     doc["machine"] = (
-        f"{platform.machine()}, {os.cpu_count()} cores, CPU (2-core x86_64 AMD EPYC VM, 24 GB, "
-        f"no GPU; {args.beside}; load average (1 min) at the start {load_start:.2f})"
+        f"{machine()} ({args.beside}; load average (1 min) at the start {load_start:.2f})"
     )
     doc["benchmark_wall_s"] = time.perf_counter() - t
     write_outputs(doc, args.tag)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,12 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results"
-_MEASURE = (
-    "import resource, subprocess, sys, time; t = time.perf_counter(); "
-    "subprocess.run(sys.argv[1:], check=True); w = time.perf_counter() - t; "
-    "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-    "print(w, u.ru_utime + u.ru_stime, u.ru_maxrss / 1024)"
-)
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from measure import machine, synthgen_measured  # noqa: E402
+
 STAGES = [
     "decoder",
     "sampling",
@@ -140,11 +137,9 @@ def _profile(tree: Path, model: Path, rows: int, out: Path) -> dict:
 
 def _cli(tree: Path, args: list[str]) -> tuple[float, float, float]:
     """``synthgen ARGS`` from ``tree`` in a fresh process: wall s, CPU s, peak RSS MB."""
-    cmd = [sys.executable, "-c", _MEASURE, sys.executable, "-m", "synthgen", *args, "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(tree), "GX_ANALYTICS_ENABLED": "False"}
-    out = subprocess.run(cmd, check=True, cwd=tree, capture_output=True, text=True, env=env)
-    wall, cpu, rss = out.stdout.split()[-3:]
-    return float(wall), float(cpu), float(rss)
+    m = synthgen_measured(args, cwd=tree, env=env)
+    return m.wall_s, m.cpu_s, m.peak_rss_mb
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -206,17 +201,14 @@ def main() -> None:
     ap.add_argument("--before", default=None, help="git revision to measure beside this tree")
     ap.add_argument("--before-rows", type=int, default=10_000_000, help="end-to-end sizes run")
     ap.add_argument("--fit-epochs", type=int, default=1)
-    ap.add_argument("--beside", default="other engineers' niced jobs ran beside")
+    ap.add_argument("--beside", default="nothing else ran", help="what ran beside, for the record")
     ap.add_argument("--tag", default="throughput")
     args = ap.parse_args()
     t = time.perf_counter()
     load_start = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory() as d:
         doc = run(args, Path(d))
-    doc["machine"] = (
-        f"{platform.machine()}, {os.cpu_count()} cores (2-core x86_64 AMD EPYC VM, 24 GB, no "
-        f"GPU); {args.beside}"
-    )
+    doc["machine"] = f"{machine()}; {args.beside}"
     doc["load_avg_1m_at_start"] = load_start
     doc["threads"] = os.environ.get("OMP_NUM_THREADS", "unset")
     doc["benchmark_wall_s"] = time.perf_counter() - t
