@@ -22,8 +22,6 @@ import argparse
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,22 +30,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from measure import synthgen_measured  # noqa: E402
 
 
 def _cli(args: list[str], threads: int | None) -> tuple[float, float]:
-    """Run ``synthgen`` in a fresh process; wall seconds and that process's peak RSS in MB."""
+    """Run ``synthgen`` in a fresh process; wall seconds and its tree's peak RSS in MB."""
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
-    cmd = [sys.executable, "-m", "synthgen", *args, "--quiet"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT)
-    wall = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far; the fit process ran before, so
-    # only a larger value is attributable to this run.
-    return wall, max(peak, before) / 1024
+    m = synthgen_measured(args, cwd=ROOT, env=env)
+    return m.wall_s, m.peak_rss_mb
 
 
 def run_model(kind: str, args, tmp: Path) -> dict:

@@ -25,8 +25,6 @@ import argparse
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,9 @@ import pandas as pd  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import synthgen_measured  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "adult"
@@ -187,28 +188,12 @@ def _one_table(result) -> pd.DataFrame:
 
 
 def peak_rss_generate(model: Path, rows: int, tmp: Path) -> dict:
-    """Peak RSS of `synthgen generate --rows N` in a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "synthgen.cli.main",
-            "generate",
-            str(model),
-            "--rows",
-            str(rows),
-            "-o",
-            str(tmp / "big.parquet"),
-            "--overwrite",
-            "-q",
-        ],
-        check=True,
+    """Peak RSS of `synthgen generate --rows N` in a fresh process (its own tree only)."""
+    out = tmp / "big.parquet"
+    m = synthgen_measured(
+        ["generate", str(model), "--rows", str(rows), "-o", str(out), "--overwrite"], cwd=ROOT
     )
-    seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"rows": rows, "seconds": seconds, "peak_rss_mb": max(peak, before) / 1024}
+    return {"rows": rows, "seconds": m.wall_s, "peak_rss_mb": m.peak_rss_mb}
 
 
 def main() -> None:
