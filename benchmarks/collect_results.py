@@ -27,6 +27,11 @@ SECTIONS = [
         "tabular_robustness",
         "Tabular defaults on tables they were not tuned on (`benchmarks/tabular_robustness.py`)",
     ),
+    (
+        "tabular_robustness_dp",
+        "`ar`'s and `vae`'s differential-privacy defaults on tables they were not tuned on "
+        "(`benchmarks/tabular_robustness.py`)",
+    ),
     ("transformer_speed", "Reversible transformer speed (`benchmarks/transformer_speed.py`)"),
     ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),

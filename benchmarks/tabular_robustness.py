@@ -21,7 +21,9 @@ that repeat a train row) and the DCR share (0.5: no closer to train than the hol
 
     python benchmarks/tabular_robustness.py [--models vae,ar,argn] [--datasets wine,nyc_weather]
 
-``argn`` is TabularARGN with its defaults, in its own environment (see ``peers.py``). Resumable:
+A kind with a ``_dp<epsilon>`` suffix (``ar_dp3``) is that kind at its defaults fitted with
+``dp_epsilon`` (delta: the product's default). ``argn`` is TabularARGN with its defaults, in its
+own environment (see ``peers.py``). Resumable:
 each finished (table, model) row is written at once, replacing its earlier row in the results
 file (``--fresh`` starts an empty one).
 
@@ -126,8 +128,11 @@ def fit_sample(
         return sample, info["fit_s"], None
     from synthgen.tabular.synthesizer import TabularSynthesizer
 
+    base, _, eps = kind.partition("_dp")  # "ar_dp3": ar with (3, delta)-differential privacy
+    private = {"dp_epsilon": float(eps)} if eps else {}
     t = time.perf_counter()
-    synth = TabularSynthesizer(kind, seed=0, progress=False, threads=threads).fit(train, schema)
+    synth = TabularSynthesizer(base, seed=0, progress=False, threads=threads, **private)
+    synth.fit(train, schema)
     fit_s = time.perf_counter() - t
     return synth.sample(len(train), seed=1), fit_s, synth.training_["epochs_run"]
 
