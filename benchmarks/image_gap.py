@@ -42,36 +42,26 @@ OUT = ROOT / "benchmarks" / "results"
 from image_validation import flat, pixel_model, split  # noqa: E402
 
 
-def _u8(out) -> np.ndarray:
-    """Decoder output in [-1, 1], NCHW -> uint8 NHWC."""
-    return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-
-
 def _decode(model, z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     import torch
+
+    from synthgen.images.data import ImageSet
 
     out = []
     with torch.no_grad():
         for s in range(0, len(z), 500):
             zs = torch.as_tensor(z[s : s + 500]).float()
-            out.append(_u8(model.decoder(zs, torch.as_tensor(labels[s : s + 500]))))
+            decoded = model.decoder(zs, torch.as_tensor(labels[s : s + 500]))
+            out.append(ImageSet.from_tensor(decoded).images)
     return np.concatenate(out)
 
 
 def _posteriors(model, images) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
-    from synthgen.images.models.base import to_unit
-
     x = torch.from_numpy(images.images.transpose(0, 3, 1, 2).copy())
-    y = torch.from_numpy(images.labels)
-    mus, variances = [], []
-    with torch.no_grad():
-        for s in range(0, len(x), 500):
-            mu, logvar = model.encoder(to_unit(x[s : s + 500]), y[s : s + 500])
-            mus.append(mu.double().numpy())
-            variances.append(logvar.double().exp().numpy())
-    return np.concatenate(mus), np.concatenate(variances)
+    mu, var = model.posterior_moments(x, torch.from_numpy(images.labels))
+    return mu.numpy(), var.numpy()
 
 
 def _mixture_latents(mu, var, labels, draw, k: int, cov: str, rng) -> np.ndarray:

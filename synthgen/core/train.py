@@ -207,7 +207,6 @@ def _fit(
                 bar.update(task, completed=min(st.step, total), losses=_where(st, cfg, shown))
                 if by_steps and (st.step % eval_steps == 0 or st.step >= total):
                     if regime.private:  # no loss on the rows decides anything
-                        shown = " ".join(f"{k}={v / count:.3f}" for k, v in sums.items())
                         _save(checkpoint, model, optimizers, schedulers, key, st, history, gen)
                     elif has_val or st.step >= total:
                         shown = _evaluate(

@@ -93,14 +93,7 @@ class ImageVAE(ImageModel):
         saw that class, which keeps images on-label and sharp. Covariances shrink toward the
         standard normal where a component has few images."""
         images, labels = data
-        mus, variances = [], []
-        for start in range(0, len(images), 500):
-            x = to_unit(images[start : start + 500])
-            with self.autocast():
-                mu, logvar = self.encoder(x, labels[start : start + 500])
-            mus.append(mu.double().cpu())
-            variances.append(logvar.double().exp().cpu())
-        mu_all, var_all = torch.cat(mus), torch.cat(variances)
+        mu_all, var_all = self.posterior_moments(images, labels)
         codes = labels.cpu()
         weight, mean, chol = self._standard_prior()  # as many components as the config asks
         for k in range(self.n_classes):
@@ -109,6 +102,21 @@ class ImageVAE(ImageModel):
                 weight[k], mean[k], chol[k] = _class_prior(m, v, weight.shape[1])
         self.prior_weight = weight.float()
         self.prior_mean, self.prior_chol = mean.float(), chol.float()
+
+    @torch.no_grad()
+    def posterior_moments(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior means and variances ``(N, latent_dim)`` (CPU float64) of uint8 NCHW
+        ``images`` with their class codes, 500 at a time."""
+        mus, variances = [], []
+        for start in range(0, len(images), 500):
+            x = to_unit(images[start : start + 500])
+            with self.autocast():
+                mu, logvar = self.encoder(x, labels[start : start + 500])
+            mus.append(mu.double().cpu())
+            variances.append(logvar.double().exp().cpu())
+        return torch.cat(mus), torch.cat(variances)
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         params = [*self.encoder.parameters(), *self.decoder.parameters()]
