@@ -32,6 +32,10 @@ SECTIONS = [
         "`ar`'s and `vae`'s differential-privacy defaults on tables they were not tuned on "
         "(`benchmarks/tabular_robustness.py`)",
     ),
+    (
+        "dp_clip",
+        "DP-SGD's clipping bound, chosen on development data (`benchmarks/dp_clip.py`)",
+    ),
     ("transformer_speed", "Reversible transformer speed (`benchmarks/transformer_speed.py`)"),
     ("evaluate_vs_sdmetrics", "Evaluation vs SDMetrics (`benchmarks/evaluate_vs_sdmetrics.py`)"),
     ("generation_speed", "Tabular generation speed (`benchmarks/generation_speed.py`)"),

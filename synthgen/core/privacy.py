@@ -29,7 +29,7 @@ from synthgen.core.regime import OpenTraining
 from synthgen.errors import UsageError, param
 
 STATS_SHARE = 0.2  # share of epsilon (and of delta) spent on the transformer's statistics
-DEFAULT_CLIP = 1.0  # per-sample gradient norm bound
+DEFAULT_CLIP = 1.0  # per-sample gradient norm bound (a kind may set its own: extra["dp_clip"])
 ACCOUNTANT = "rdp"
 
 

@@ -16,7 +16,7 @@ from synthgen.core.configs import config_from_dict
 from synthgen.core.estimator import Estimator
 from synthgen.core.kinds import Kind
 from synthgen.core.modelfile import LoadedModel
-from synthgen.core.privacy import Budget, DPTraining, quiet
+from synthgen.core.privacy import DEFAULT_CLIP, Budget, DPTraining, quiet
 from synthgen.core.train import TrainConfig, fit_model
 from synthgen.core.trainable import TrainableModel
 from synthgen.core.training_data import TrainData
@@ -109,7 +109,14 @@ class Synthesizer(Estimator):
         privacy = None
         if self.budget_ is not None:
             eps, delta = self.budget_.part("sgd")
-            privacy = DPTraining.plan(eps, delta, len(data), train_cfg.batch_size, train_cfg.epochs)
+            privacy = DPTraining.plan(
+                eps,
+                delta,
+                len(data),
+                train_cfg.batch_size,
+                train_cfg.epochs,
+                max_grad_norm=float(kind.extra.get("dp_clip", DEFAULT_CLIP)),
+            )
         started = time.perf_counter()
         with self._compute(device):
             arrays, network_args = self._training_data(data, schema, kind, seed)

@@ -45,38 +45,37 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def digits(digits, digits_schema):
+def cuts(digits, digits_schema):
     """The shared digits (conftest), cut into train, holdout and unseen parts."""
-    full = digits
     return {
         "schema": digits_schema(),
-        "train": full.subset(slice(0, 900)),
-        "holdout": full.subset(slice(900, 1300)),
-        "unseen": full.subset(slice(1300, None)),  # 497 real images the models never see
+        "train": digits.subset(slice(0, 900)),
+        "holdout": digits.subset(slice(900, 1300)),
+        "unseen": digits.subset(slice(1300, None)),  # 497 real images the models never see
     }
 
 
 @pytest.fixture(scope="module")
-def good(digits):
+def good(cuts):
     """Synthetic = unseen real images with their true labels: the ideal generator."""
     return run_image_evaluation(
-        digits["train"],
-        digits["unseen"],
-        digits["schema"],
-        holdout=digits["holdout"],
+        cuts["train"],
+        cuts["unseen"],
+        cuts["schema"],
+        holdout=cuts["holdout"],
         epochs=EPOCHS,
     )
 
 
 @pytest.fixture(scope="module")
-def bad(digits):
+def bad(cuts):
     """Noised images with shuffled labels, and no holdout (the real set is split)."""
     rng = np.random.default_rng(1)
-    unseen = digits["unseen"]
+    unseen = cuts["unseen"]
     noise = rng.integers(-90, 91, unseen.images.shape)
     noisy = np.clip(unseen.images.astype(int) + noise, 0, 255).astype(np.uint8)
     synthetic = ImageSet(noisy, rng.permutation(unseen.labels))
-    return run_image_evaluation(digits["train"], synthetic, digits["schema"], epochs=EPOCHS)
+    return run_image_evaluation(cuts["train"], synthetic, cuts["schema"], epochs=EPOCHS)
 
 
 # --- metrics -------------------------------------------------------------------------------
@@ -140,17 +139,17 @@ def _labels(n: int, h: int, w: int, c: int = 1):
     )
 
 
-def test_classifier_learns_digits_deterministically(digits):
+def test_classifier_learns_digits_deterministically(cuts):
     schema = _labels(10, 8, 8)
-    clf = ImageClassifier(random_state=3, epochs=EPOCHS).fit(digits["train"], schema)
-    assert clf.score(digits["holdout"]) > 0.9
-    again = ImageClassifier(random_state=3, epochs=EPOCHS).fit(digits["train"], schema)
+    clf = ImageClassifier(random_state=3, epochs=EPOCHS).fit(cuts["train"], schema)
+    assert clf.score(cuts["holdout"]) > 0.9
+    again = ImageClassifier(random_state=3, epochs=EPOCHS).fit(cuts["train"], schema)
     np.testing.assert_array_equal(
-        clf.predict_proba(digits["holdout"]), again.predict_proba(digits["holdout"])
+        clf.predict_proba(cuts["holdout"]), again.predict_proba(cuts["holdout"])
     )
-    feats = clf.features(digits["holdout"])
-    assert feats.shape == (len(digits["holdout"]), 128) and feats.dtype == np.float32
-    assert clf.predict(digits["holdout"]).dtype == np.int64
+    feats = clf.features(cuts["holdout"])
+    assert feats.shape == (len(cuts["holdout"]), 128) and feats.dtype == np.float32
+    assert clf.predict(cuts["holdout"]).dtype == np.int64
     with pytest.raises(DataError, match="do not match"):
         clf.predict(ImageSet(np.zeros((2, 9, 9, 1), np.uint8)))
 
@@ -235,28 +234,26 @@ def test_document_keys_are_stable_and_json(good):
     }
 
 
-def test_unlabelled_schema_uses_self_supervised_features(digits, digits_schema):
+def test_unlabelled_schema_uses_self_supervised_features(cuts, digits_schema):
     schema = digits_schema(labelled=False)
 
     def strip(s):
         return ImageSet(s.images[:200])
 
-    doc = run_image_evaluation(
-        strip(digits["train"]), strip(digits["unseen"]), schema, epochs=1
-    ).doc
+    doc = run_image_evaluation(strip(cuts["train"]), strip(cuts["unseen"]), schema, epochs=1).doc
     assert doc["classifier"]["task"].startswith("flip")
     assert doc["summary"]["conditional_accuracy"] is None
     assert doc["conditional"]["skipped"] == "the schema has no label"
     assert doc["summary"]["frechet_distance"] is not None
 
 
-def test_bad_inputs_are_refused(digits):
-    schema = digits["schema"]
+def test_bad_inputs_are_refused(cuts):
+    schema = cuts["schema"]
     wrong = ImageSet(np.zeros((30, 9, 8, 1), np.uint8), np.zeros(30, np.int64))
     with pytest.raises(DataError, match="Synthetic data images are 9x8"):
-        run_image_evaluation(digits["train"], wrong, schema)
+        run_image_evaluation(cuts["train"], wrong, schema)
     with pytest.raises(UsageError, match="image schemas"):
-        run_image_evaluation(digits["train"], digits["unseen"], parse_schema(_table_schema()))
+        run_image_evaluation(cuts["train"], cuts["unseen"], parse_schema(_table_schema()))
 
 
 def _table_schema() -> dict:
@@ -299,13 +296,13 @@ def test_report_is_self_contained_with_a_grid_per_label(good):
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory, digits):
+def files(tmp_path_factory, cuts):
     root = tmp_path_factory.mktemp("image_eval")
-    schema = digits["schema"]
+    schema = cuts["schema"]
     (root / "digits.yaml").write_text(dump_schema(schema))
-    write_images(digits["train"], root / "train.npz", schema)
-    write_images(digits["holdout"], root / "holdout.npz", schema)
-    write_images(digits["unseen"].subset(slice(0, 200)), root / "synthetic", schema, fmt="png")
+    write_images(cuts["train"], root / "train.npz", schema)
+    write_images(cuts["holdout"], root / "holdout.npz", schema)
+    write_images(cuts["unseen"].subset(slice(0, 200)), root / "synthetic", schema, fmt="png")
     return root
 
 
@@ -400,22 +397,22 @@ def inception_file(tmp_path_factory):
     return path
 
 
-def test_inception_fid_from_local_weights(digits, inception_file, monkeypatch):
+def test_inception_fid_from_local_weights(cuts, inception_file, monkeypatch):
     # 75x75 (Inception-v3's smallest input) instead of 299x299 keeps this test fast on CPU
     monkeypatch.setattr(inception, "SIZE", 75)
     net = load_inception(inception_file)
     assert net.Mixed_7c.pool == "max" and net.Mixed_5b.tf  # the FID variant was recognised
-    few = digits["holdout"].subset(slice(0, 3))
+    few = cuts["holdout"].subset(slice(0, 3))
     feats = inception_features(net, few)
     assert feats.shape == (3, 2048) and np.isfinite(feats).all()
     np.testing.assert_array_equal(feats, inception_features(net, few))  # deterministic
 
     monkeypatch.setattr(image_evaluate, "INCEPTION_MAX_IMAGES", 4)
     doc = run_image_evaluation(
-        digits["train"].subset(slice(0, 200)),
-        digits["unseen"].subset(slice(0, 40)),
-        digits["schema"],
-        holdout=digits["holdout"].subset(slice(0, 40)),
+        cuts["train"].subset(slice(0, 200)),
+        cuts["unseen"].subset(slice(0, 40)),
+        cuts["schema"],
+        holdout=cuts["holdout"].subset(slice(0, 40)),
         inception_weights=inception_file,
         epochs=1,
     ).doc
@@ -423,7 +420,7 @@ def test_inception_fid_from_local_weights(digits, inception_file, monkeypatch):
     assert doc["summary"]["fid"] >= 0 and doc["summary"]["fid_floor"] >= 0
 
 
-def test_bad_inception_weights_are_refused(digits, files, tmp_path):
+def test_bad_inception_weights_are_refused(cuts, files, tmp_path):
     with pytest.raises(ModelFileError, match="does not exist"):
         load_inception(tmp_path / "missing.safetensors")
     garbage = tmp_path / "garbage.safetensors"
@@ -433,8 +430,6 @@ def test_bad_inception_weights_are_refused(digits, files, tmp_path):
     other = tmp_path / "other.safetensors"
     save_file({"conv.weight": torch.zeros(3, 3)}, str(other))
     with pytest.raises(ModelFileError, match="does not hold torchvision-style"):
-        run_image_evaluation(
-            digits["train"], digits["unseen"], digits["schema"], inception_weights=other
-        )
+        run_image_evaluation(cuts["train"], cuts["unseen"], cuts["schema"], inception_weights=other)
     result = runner.invoke(app, _cli(files, "--inception-weights", str(garbage)))
     assert result.exit_code == 1 and "garbage.safetensors" in result.output

@@ -15,7 +15,7 @@ pytest.importorskip("opacus")
 
 from synthgen.cli.main import app  # noqa: E402
 from synthgen.core.modelfile import load_model  # noqa: E402
-from synthgen.core.privacy import spent_epsilon  # noqa: E402
+from synthgen.core.privacy import DEFAULT_CLIP, spent_epsilon  # noqa: E402
 from synthgen.errors import UsageError  # noqa: E402
 from synthgen.schema import ColumnSpec, TableSchema  # noqa: E402
 from synthgen.tabular.infer import infer_schema  # noqa: E402
@@ -94,6 +94,16 @@ def test_manifest_accounting_matches_the_accountant(private_fit):
     assert acc.get_epsilon(dp["sgd_delta"]) == pytest.approx(again, rel=1e-6)
     for key in ("accountant", "max_grad_norm", "sample_rate", "noise_multiplier"):
         assert dp[key] is not None
+
+
+def test_clipping_bound_is_the_kinds(private_fit):
+    """Each row's gradient is clipped at the kind's bound (``extra["dp_clip"]``, else the
+    default), and the manifest records the bound the fit used."""
+    synth, path = private_fit
+    want = synth.kind_entry().extra.get("dp_clip", DEFAULT_CLIP)
+    dp = load_model(path).manifest["extra"]["privacy"]["differential_privacy"]
+    assert dp["max_grad_norm"] == want == synth.training_["privacy"]["max_grad_norm"]
+    assert want == (5.0 if synth.model == "ar" else 1.0)
 
 
 def test_model_info_shows_the_accounting(private_fit):
