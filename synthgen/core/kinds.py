@@ -108,7 +108,8 @@ class Kind:
     threads:     CPU threads it trains with by default: 1 for small networks, whose matrix
                  products gain little from more and whose spinning threads slow a shared
                  machine tenfold; ``None``: every core (convolutional networks gain).
-    extra:       anything else the estimator needs (e.g. a numeric encoding).
+    extra:       anything else the estimator needs (e.g. a numeric encoding; ``dp_clip``: the
+                 per-row gradient norm bound of a private fit, default ``DEFAULT_CLIP``).
     """
 
     name: str
