@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import resource
 import select
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -21,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from live_server import serve_process
 
 from synthgen.service import Limits, create_app
 
@@ -43,11 +41,7 @@ def _rss_mib(pid: int, key: str) -> float:
 def real(models_dir, tmp_path_factory):
     """`synthgen serve` with tight limits, a low open-file limit and its own TMPDIR."""
     tmp = tmp_path_factory.mktemp("server-tmp")
-    cmd = [
-        sys.executable,
-        "-c",
-        "from synthgen.cli.main import main; main()",
-        "serve",
+    args = [
         str(models_dir),
         "--port",
         "0",
@@ -71,31 +65,10 @@ def real(models_dir, tmp_path_factory):
         resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp)}
-    proc = subprocess.Popen(
-        cmd,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        env=env,
-        text=True,
-        preexec_fn=low_fd_limit,
-    )
-    try:
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline and proc.poll() is None:
-            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", proc.stderr.readline())
-            port = int(found.group(1)) if found else None
-        assert port, f"server did not start (exit {proc.poll()})"
+    with serve_process(args, env, preexec_fn=low_fd_limit) as (proc, url):
         drain = threading.Thread(target=proc.stderr.read, daemon=True)  # never blocks on logs
         drain.start()
-        yield proc, port, tmp
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait(timeout=5)
+        yield proc, int(url.rsplit(":", 1)[1]), tmp
 
 
 def _health(port: int, timeout: float = 2.0) -> float:

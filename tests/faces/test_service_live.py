@@ -6,15 +6,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import httpx
 import pytest
+from live_server import serve_process
 
 from synthgen.service import Limits, create_app
 
@@ -67,52 +66,17 @@ def _with_name(name, case):
 @pytest.fixture(scope="module")
 def server(models_dir):
     """``synthgen serve`` on 127.0.0.1, a free port; stopped in teardown (bounded waits)."""
-    cmd = [
-        sys.executable,
-        "-c",
-        "from synthgen.cli.main import main; main()",
-        "serve",
-        str(models_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--max-rows",
-        "5000000",
-        "--max-concurrent",
-        "3",
-        "--chunk-rows",
-        "1000",
-        "--device",
-        "cpu",
-        "--log-level",
-        "warning",
-    ]
+    args = [str(models_dir), "--host", "127.0.0.1", "--port", "0", "--max-rows", "5000000"]
+    args += ["--max-concurrent", "3", "--chunk-rows", "1000", "--device", "cpu"]
+    args += ["--log-level", "warning"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, text=True
-    )
-    url = None
-    deadline = time.monotonic() + 60
-    try:
-        while url is None and time.monotonic() < deadline and proc.poll() is None:
-            line = proc.stderr.readline()
-            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-            url = found.group(1) if found else None
-        assert url, f"server did not start (exit {proc.poll()})"
-        with httpx.Client(base_url=url, timeout=30) as http:
-            while http.get("/health").status_code != 200:  # pragma: no cover - already up
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-            yield http
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait(timeout=5)
-        proc.stderr.close()
+    with serve_process(args, env) as (proc, url), httpx.Client(base_url=url, timeout=30) as http:
+        deadline = time.monotonic() + 60
+        while http.get("/health").status_code != 200:  # pragma: no cover - already up
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        yield http
+    proc.stderr.close()  # the server has stopped
 
 
 def test_real_server_concurrent_requests_are_deterministic(server):
