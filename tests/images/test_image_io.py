@@ -1,5 +1,5 @@
-"""Image readers and writers: npz and PNG/JPEG folders, schema inference, bad images refused
-with the file named, atomic (streamed) outputs, and the ``schema infer/validate`` commands."""
+"""Image readers and writers: npz and PNG/JPEG folders, schema inference, atomic (streamed)
+outputs, and the ``schema infer/validate`` commands (bad input: ``test_image_io_refusals.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from image_files import image_schema, labelled_folder, save_png
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -16,24 +17,20 @@ from synthgen.errors import DataError, OutputError, UsageError
 from synthgen.images.data import label_values
 from synthgen.images.infer import infer_image_schema
 from synthgen.images.io import ImageWriter, image_format, read_images, write_images
-from synthgen.images.io import read as image_io
 from synthgen.outputs import atomic_output
-from synthgen.schema import load_schema, parse_schema
+from synthgen.schema import load_schema
 
 
 @pytest.fixture(scope="module")
-def digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    images = (d.images[:120] * 15).astype(np.uint8)  # (120, 8, 8), 0..240
-    return images, d.target[:120].astype(np.int64)
+def few_digits(digits) -> tuple[np.ndarray, np.ndarray]:
+    """The first 120 shared digits (conftest) as ``(120, 8, 8)`` pixels 0..240 and labels."""
+    return digits.images[:120, ..., 0], digits.labels[:120]
 
 
 @pytest.fixture()
-def digits_npz(tmp_path, digits) -> Path:
+def digits_npz(tmp_path, few_digits) -> Path:
     path = tmp_path / "digits.npz"
-    np.savez(path, images=digits[0], labels=digits[1])
+    np.savez(path, images=few_digits[0], labels=few_digits[1])
     return path
 
 
@@ -42,24 +39,6 @@ def _rgb_set(n: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     images = rng.integers(0, 256, size=(n, 6, 5, 3), dtype=np.uint8)
     labels = np.array(["cat", "dog", "owl"])[rng.integers(0, 3, size=n)]
     return images, labels
-
-
-def _schema(h=8, w=8, c=1, values=None, source=None):
-    doc = {
-        "name": "t",
-        "kind": "image",
-        "image": {"height": h, "width": w, "channels": c},
-        "source": source or {"format": "folder"},
-    }
-    if values is not None:
-        doc["label"] = {"name": "y", "values": values}
-    return parse_schema(doc)
-
-
-def _png(path: Path, array: np.ndarray, mode: str | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array, mode=mode).save(path)
-    return path
 
 
 def _files(root: Path) -> set[str]:
@@ -79,8 +58,8 @@ def _digest(root: Path) -> dict[str, str]:
 # round trips
 
 
-def test_digits_npz_infer_read_and_round_trip(tmp_path, digits, digits_npz):
-    images, labels = digits
+def test_digits_npz_infer_read_and_round_trip(tmp_path, few_digits, digits_npz):
+    images, labels = few_digits
     schema = infer_image_schema(digits_npz)
     assert (schema.image.height, schema.image.width, schema.image.channels) == (8, 8, 1)
     assert schema.source.format == "npz" and schema.source.images_key == "images"
@@ -101,7 +80,7 @@ def test_digits_npz_infer_read_and_round_trip(tmp_path, digits, digits_npz):
     assert np.array_equal(back.images, data.images) and np.array_equal(back.labels, data.labels)
 
 
-def test_digits_png_folder_round_trip(tmp_path, digits, digits_npz):
+def test_digits_png_folder_round_trip(tmp_path, few_digits, digits_npz):
     schema = infer_image_schema(digits_npz)
     data = read_images(digits_npz, schema)
     out = tmp_path / "pngs"
@@ -112,14 +91,14 @@ def test_digits_png_folder_round_trip(tmp_path, digits, digits_npz):
         len(names) == 120
         and names[0].split("/")[1] == f"{int(np.argmax(data.labels == 0)):06d}.png"
     )
-    assert {n.split("/")[0] for n in names} == {str(v) for v in np.unique(digits[1])}
+    assert {n.split("/")[0] for n in names} == {str(v) for v in np.unique(few_digits[1])}
 
     back = read_images(out, schema)
     index = [int(n.split("/")[1][:-4]) for n in back.names]
     assert back.names == names and sorted(index) == list(range(120))
     assert np.array_equal(back.images, data.images[index])
     assert np.array_equal(back.labels, data.labels[index])
-    assert np.bincount(back.labels, minlength=10).tolist() == np.bincount(digits[1]).tolist()
+    assert np.bincount(back.labels, minlength=10).tolist() == np.bincount(few_digits[1]).tolist()
 
     # The folder infers the same schema, with integer labels from the folder names.
     folder_schema = infer_image_schema(out)
@@ -163,12 +142,12 @@ def test_unlabelled_nested_folder_and_jpeg(tmp_path):
         "b/c/two.PNG": rng.integers(0, 256, (4, 3), dtype=np.uint8),
     }
     for name, arr in arrays.items():
-        _png(root / name, arr)
+        save_png(root / name, arr)
     Image.fromarray(np.full((4, 3), 77, np.uint8)).save(root / "z.jpg", quality=95)
     (root / ".DS_Store").write_bytes(b"junk")  # hidden: ignored
-    _png(root / ".hidden" / "x.png", np.zeros((9, 9), np.uint8))  # hidden folder: ignored
+    save_png(root / ".hidden" / "x.png", np.zeros((9, 9), np.uint8))  # hidden folder: ignored
 
-    schema = _schema(h=4, w=3, c=1)
+    schema = image_schema(h=4, w=3, c=1)
     data = read_images(root, schema)
     assert data.labels is None
     assert data.names == ["a.png", "b/c/two.PNG", "b/one.png", "z.jpg"]
@@ -212,166 +191,18 @@ def test_channel_modes(tmp_path):
     grey = rng.integers(0, 256, (5, 5), dtype=np.uint8)
     root = tmp_path / "modes"
     # A grey palette image is one channel; an opaque RGBA image is RGB without its alpha.
-    Image.fromarray(grey).convert("P").save(_png(root / "g" / "p.png", grey))
+    Image.fromarray(grey).convert("P").save(save_png(root / "g" / "p.png", grey))
     rgb = rng.integers(0, 256, (5, 5, 3), dtype=np.uint8)
     opaque = np.concatenate([rgb, np.full((5, 5, 1), 255, np.uint8)], axis=2)
-    _png(root / "c" / "rgba.png", opaque)
-    gs = read_images(root / "g", _schema(5, 5, 1))
+    save_png(root / "c" / "rgba.png", opaque)
+    gs = read_images(root / "g", image_schema(5, 5, 1))
     assert gs.images.shape == (1, 5, 5, 1)
-    cs = read_images(root / "c", _schema(5, 5, 3))
+    cs = read_images(root / "c", image_schema(5, 5, 3))
     assert np.array_equal(cs.images[0], rgb)
     opaque[0, 0, 3] = 10
-    _png(root / "t" / "see-through.png", opaque)
+    save_png(root / "t" / "see-through.png", opaque)
     with pytest.raises(DataError, match="see-through.png has transparent pixels"):
-        read_images(root / "t", _schema(5, 5, 3))
-
-
-# -------------------------------------------------------------------------------------------
-# bad input
-
-
-def _labelled_folder(tmp_path: Path) -> Path:
-    root = tmp_path / "set"
-    rng = np.random.default_rng(3)
-    for label in ("0", "1"):
-        for i in range(3):
-            _png(root / label / f"{i}.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
-    return root
-
-
-BAD_FOLDERS = {
-    "wrong-size": (
-        lambda r: _png(r / "1" / "big.png", np.zeros((9, 8), np.uint8)),
-        ["big.png", "is 9x8", "expects 8x8"],
-    ),
-    "wrong-channels": (
-        lambda r: _png(r / "0" / "colour.png", np.zeros((8, 8, 3), np.uint8)),
-        ["colour.png", "has 3 channel(s)", "expects 1"],
-    ),
-    "corrupt": (
-        lambda r: (r / "0" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really"),
-        ["broken.png", "not a readable PNG/JPEG image"],
-    ),
-    "truncated": (
-        lambda r: (r / "1" / "cut.png").write_bytes((r / "1" / "0.png").read_bytes()[:60]),
-        ["cut.png", "not a readable PNG/JPEG image"],
-    ),
-    "stray-file": (
-        lambda r: (r / "1" / "notes.txt").write_text("hello"),
-        ["notes.txt", "not a PNG or JPEG image"],
-    ),
-    "unknown-label": (
-        lambda r: _png(r / "7" / "a.png", np.zeros((8, 8), np.uint8)),
-        ["folder(s) '7'", "not values of 'y'", "known values: 0, 1"],
-    ),
-    "loose-file": (
-        lambda r: _png(r / "loose.png", np.zeros((8, 8), np.uint8)),
-        ["loose.png", "not inside a label folder"],
-    ),
-    "16-bit": (
-        lambda r: Image.fromarray(np.zeros((8, 8), np.uint16)).save(r / "0" / "deep.png"),
-        ["deep.png", "pixel mode 'I;16'"],
-    ),
-}
-
-
-@pytest.mark.parametrize("case", list(BAD_FOLDERS))
-def test_bad_folder_refused_with_file_named(tmp_path, case):
-    root = _labelled_folder(tmp_path)
-    make, needles = BAD_FOLDERS[case]
-    make(root)
-    with pytest.raises(DataError) as err:
-        read_images(root, _schema(values=[0, 1]))
-    for needle in needles:
-        assert needle in err.value.message, err.value.message
-
-
-def test_decompression_bomb_refused_before_decoding(tmp_path, monkeypatch):
-    root = _labelled_folder(tmp_path)
-    schema = _schema(values=[0, 1])
-    monkeypatch.setattr(image_io, "MAX_PIXELS", 63)  # 8x8 = 64 pixels is now too many
-    with pytest.raises(DataError, match="decompression bomb") as err:
-        read_images(root, schema)
-    assert "0.png" in err.value.message
-    monkeypatch.setattr(image_io, "MAX_PIXELS", 10**9)
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40)  # Pillow's own check, as an error
-    with pytest.raises(DataError, match="decompression bomb"):
-        read_images(root, schema)
-
-
-def test_bad_npz_refused(tmp_path, digits):
-    images, labels = digits
-    schema = load_schema(Path(__file__).resolve().parents[2] / "schemas" / "mnist.yaml")
-    small = _schema(values=list(range(10)), source={"format": "npz"})
-
-    no_labels = tmp_path / "nolabels.npz"
-    np.savez(no_labels, images=images)
-    with pytest.raises(DataError, match=r"nolabels.npz has no array 'labels'.*'images'"):
-        read_images(no_labels, small)
-
-    with pytest.raises(DataError, match=r"shape \(120, 8, 8\).*expects \(N, 28, 28\)"):
-        read_images(_save(tmp_path, "ok.npz", images, labels), schema)
-
-    bad_label = _save(tmp_path, "badlabel.npz", images, np.where(labels == 3, 42, labels))
-    with pytest.raises(DataError, match=r"badlabel.npz: label value\(s\) '42'"):
-        read_images(bad_label, small)
-
-    floats = _save(tmp_path, "floats.npz", images / 255.0, labels)
-    with pytest.raises(DataError, match="floats.npz.*float64 pixels"):
-        read_images(floats, small)
-
-    wide = _save(tmp_path, "wide.npz", images.astype(np.int32) * 2, labels)
-    with pytest.raises(DataError, match="wide.npz.*from 0 to 480"):
-        read_images(wide, small)
-
-    pickled = tmp_path / "pickled.npz"
-    np.savez(pickled, images=images, labels=np.array([object()] * 120, dtype=object))
-    with pytest.raises(DataError, match="pickled.npz.*pickled"):
-        read_images(pickled, small)
-
-    junk = tmp_path / "junk.npz"
-    junk.write_bytes(b"PK\x03\x04 not a zip")
-    with pytest.raises(DataError, match="junk.npz is not a readable .npz"):
-        read_images(junk, small)
-
-    # cause 16: a table or a text file is not called "pickled arrays"
-    for name, content, words in (
-        ("table.csv", b"a,b\n1,2\n", "it is a CSV table, not an image archive"),
-        ("notes.npz", b"hello", "not a zip of .npy arrays"),
-        ("obj.npz", b"\x80\x04K\x01.", "a Python pickle"),
-    ):
-        path = tmp_path / name
-        path.write_bytes(content)
-        with pytest.raises(DataError) as err:
-            read_images(path, small)
-        assert name in err.value.message and words in err.value.message
-        assert "pickled (object) arrays" not in err.value.message
-
-    with pytest.raises(DataError, match="missing.npz does not exist"):
-        read_images(tmp_path / "missing.npz", small, source_label="Synthetic data")
-
-
-def _save(tmp_path: Path, name: str, images: np.ndarray, labels: np.ndarray) -> Path:
-    np.savez(tmp_path / name, images=images, labels=labels)
-    return tmp_path / name
-
-
-def test_infer_folder_rules(tmp_path):
-    root = _labelled_folder(tmp_path)
-    _png(root / "07" / "x.png", np.zeros((8, 8), np.uint8))
-    schema = infer_image_schema(root)
-    assert schema.label.values == ["0", "07", "1"]  # '07' is not a plain integer: strings
-    _png(root / "loose.png", np.zeros((8, 8), np.uint8))
-    with pytest.raises(DataError, match="both files"):
-        infer_image_schema(root)
-    mixed = tmp_path / "mixed"
-    _png(mixed / "a.png", np.zeros((8, 8), np.uint8))
-    _png(mixed / "b.png", np.zeros((8, 9), np.uint8))
-    with pytest.raises(DataError, match=r"b.png is 8x9"):
-        infer_image_schema(mixed)
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="holds no images"):
-        infer_image_schema(tmp_path / "empty")
+        read_images(root / "t", image_schema(5, 5, 3))
 
 
 # -------------------------------------------------------------------------------------------
@@ -452,7 +283,7 @@ def test_cli_schema_infer_and_validate_npz(tmp_path, digits_npz):
 
 
 def test_cli_schema_infer_and_validate_folder(tmp_path):
-    root = _labelled_folder(tmp_path)
+    root = labelled_folder(tmp_path)
     result = CliRunner().invoke(app, ["schema", "infer", str(root)])
     assert result.exit_code == 0, result.output
     assert "kind: image" in result.stdout and "format: folder" in result.stdout
@@ -464,7 +295,7 @@ def test_cli_schema_infer_and_validate_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert "6 images, 8x8x1; label counts 0: 3, 1: 3" in result.stdout
 
-    _png(root / "1" / "odd.png", np.zeros((8, 8, 3), np.uint8))
+    save_png(root / "1" / "odd.png", np.zeros((8, 8, 3), np.uint8))
     before = _files(tmp_path)
     result = CliRunner().invoke(app, ["schema", "validate", str(schema_path), "--data", str(root)])
     assert result.exit_code == 1 and "Traceback" not in result.output
