@@ -4,56 +4,14 @@ and no file written."""
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_cases import GOOD_CSV, GOOD_SCHEMA, check_refusal, run_noting_files, write_case
 from typer.testing import CliRunner
 
 from synthgen.cli.main import app
-
-GOOD_CSV = "age,job,income\n25,clerk,<=50K\n40,sales,>50K\n"
-GOOD_SCHEMA = """\
-name: tiny
-missing_values: ["?"]
-target: income
-columns:
-  - {name: age, type: integer, min: 17, max: 90}
-  - {name: job, type: categorical, values: [clerk, sales]}
-  - {name: income, type: categorical, values: ["<=50K", ">50K"]}
-"""
-
-
-def _write(path: Path, content: str | bytes | None) -> Path:
-    if content is None:
-        return path
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    elif content == "<dir>":
-        path.mkdir()
-    else:
-        path.write_text(content)
-    return path
-
-
-def _run(tmp_path: Path, args: list[str]):
-    before = set(tmp_path.rglob("*"))
-    result = CliRunner().invoke(app, args)
-    after = set(tmp_path.rglob("*"))
-    return result, after - before
-
-
-def _check(result, created, exit_code: int, *needles: str) -> None:
-    out = result.output
-    assert result.exit_code == exit_code, out
-    assert "Traceback" not in out
-    assert out.startswith("Error: ")
-    flat = " ".join(out.split())
-    for needle in needles:
-        assert needle in flat, f"{needle!r} not in {flat!r}"
-    assert not created, f"files written: {created}"
 
 
 def _parquet(**columns) -> bytes:
@@ -120,14 +78,14 @@ BAD_DATA = {
 @pytest.mark.parametrize("case", list(BAD_DATA))
 def test_bad_data_file(tmp_path, case, command):
     name, content, needles = BAD_DATA[case]
-    data = _write(tmp_path / name, content)
+    data = write_case(tmp_path / name, content)
     if command == "infer":
         args = ["schema", "infer", str(data), "-o", str(tmp_path / "out.yaml")]
     else:
-        schema = _write(tmp_path / "s.yaml", GOOD_SCHEMA)
+        schema = write_case(tmp_path / "s.yaml", GOOD_SCHEMA)
         args = ["schema", "validate", str(schema), "--data", str(data)]
-    result, created = _run(tmp_path, args)
-    _check(result, created, 1, *needles)
+    result, created = run_noting_files(tmp_path, args)
+    check_refusal(result, created, 1, *needles)
 
 
 BAD_SCHEMAS = {
@@ -170,10 +128,12 @@ BAD_SCHEMAS.update(
 @pytest.mark.parametrize("case", list(BAD_SCHEMAS))
 def test_bad_schema(tmp_path, case):
     content, needles = BAD_SCHEMAS[case]
-    schema = _write(tmp_path / "bad.yaml", content)
-    data = _write(tmp_path / "good.csv", GOOD_CSV)
-    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(data)])
-    _check(result, created, 1, "bad.yaml", *needles)
+    schema = write_case(tmp_path / "bad.yaml", content)
+    data = write_case(tmp_path / "good.csv", GOOD_CSV)
+    result, created = run_noting_files(
+        tmp_path, ["schema", "validate", str(schema), "--data", str(data)]
+    )
+    check_refusal(result, created, 1, "bad.yaml", *needles)
 
 
 MISMATCHES = {
@@ -209,17 +169,21 @@ MISMATCHES = {
 @pytest.mark.parametrize("case", list(MISMATCHES))
 def test_data_does_not_match(tmp_path, case):
     content, needles = MISMATCHES[case]
-    schema = _write(tmp_path / "s.yaml", GOOD_SCHEMA)
-    data = _write(tmp_path / "mismatch.csv", content)
-    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(data)])
-    _check(result, created, 1, "mismatch.csv", "does not match schema 'tiny'", *needles)
+    schema = write_case(tmp_path / "s.yaml", GOOD_SCHEMA)
+    data = write_case(tmp_path / "mismatch.csv", content)
+    result, created = run_noting_files(
+        tmp_path, ["schema", "validate", str(schema), "--data", str(data)]
+    )
+    check_refusal(result, created, 1, "mismatch.csv", "does not match schema 'tiny'", *needles)
 
 
 def test_every_mismatch_in_one_message(tmp_path):
-    schema = _write(tmp_path / "s.yaml", GOOD_SCHEMA)
-    data = _write(tmp_path / "all.csv", "age,income,zip\n130,maybe,1\nold,<=50K,2\n")
-    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(data)])
-    _check(
+    schema = write_case(tmp_path / "s.yaml", GOOD_SCHEMA)
+    data = write_case(tmp_path / "all.csv", "age,income,zip\n130,maybe,1\nold,<=50K,2\n")
+    result, created = run_noting_files(
+        tmp_path, ["schema", "validate", str(schema), "--data", str(data)]
+    )
+    check_refusal(
         result,
         created,
         1,
@@ -229,24 +193,6 @@ def test_every_mismatch_in_one_message(tmp_path):
         "'130' (row 1)",
         "'maybe' (row 1)",
     )
-
-
-def test_output_equal_to_input(tmp_path):
-    data = _write(tmp_path / "in.csv", GOOD_CSV)
-    result, created = _run(tmp_path, ["schema", "infer", str(data), "-o", str(data)])
-    _check(result, created, 1, "in.csv", "same file as the input")
-    assert data.read_text() == GOOD_CSV
-
-
-def test_output_exists_without_overwrite(tmp_path):
-    data = _write(tmp_path / "in.csv", GOOD_CSV)
-    out = _write(tmp_path / "out.yaml", "keep me\n")
-    result, created = _run(tmp_path, ["schema", "infer", str(data), "-o", str(out)])
-    _check(result, created, 1, "out.yaml", "already exists", "--overwrite")
-    assert out.read_text() == "keep me\n"
-    ok = CliRunner().invoke(app, ["schema", "infer", str(data), "-o", str(out), "--overwrite"])
-    assert ok.exit_code == 0, ok.output
-    assert "name: age" in out.read_text()
 
 
 def test_usage_error_is_exit_2(tmp_path):
@@ -268,7 +214,7 @@ def test_infer_then_validate_ok(tmp_path, adult_path):
 
 
 def test_infer_prints_yaml_without_output(tmp_path):
-    data = _write(tmp_path / "in.csv", GOOD_CSV)
+    data = write_case(tmp_path / "in.csv", GOOD_CSV)
     result = CliRunner().invoke(app, ["schema", "infer", str(data)])
     assert result.exit_code == 0
     assert "type: integer" in result.stdout and result.stdout.startswith("schema_version: 1")
@@ -293,9 +239,9 @@ SEED_COMMANDS = {
 @pytest.mark.parametrize("command", list(SEED_COMMANDS))
 def test_seed_out_of_range_is_a_usage_error(tmp_path, monkeypatch, command, seed):
     monkeypatch.chdir(tmp_path)
-    _write(tmp_path / "d.csv", GOOD_CSV)
-    _write(tmp_path / "s.yaml", GOOD_SCHEMA)
-    result, created = _run(tmp_path, [*SEED_COMMANDS[command], "--seed", seed])
+    write_case(tmp_path / "d.csv", GOOD_CSV)
+    write_case(tmp_path / "s.yaml", GOOD_SCHEMA)
+    result, created = run_noting_files(tmp_path, [*SEED_COMMANDS[command], "--seed", seed])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert "--seed" in result.output and seed in result.output
@@ -318,93 +264,14 @@ def test_seed_bounds_hold_in_the_library_too(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-UNWRITABLE = {
-    "schema-infer": ["schema", "infer", "d.csv", "-o", "ro/out.yaml"],
-    "fit": ["fit", "d.csv", "-s", "s.yaml", "-o", "ro/m.synth"],
-    "generate": ["generate", "m.synth", "--rows", "5", "-o", "ro/out.csv"],
-    "anomalies-fit": ["anomalies", "fit", "d.csv", "-s", "s.yaml", "-o", "ro/det.synth"],
-}
-
-
-@pytest.mark.parametrize("command", list(UNWRITABLE))
-def test_unwritable_output_folder(tmp_path, monkeypatch, command):
-    monkeypatch.chdir(tmp_path)
-    _write(tmp_path / "d.csv", GOOD_CSV)
-    _write(tmp_path / "s.yaml", GOOD_SCHEMA)
-    _write(tmp_path / "m.synth", b"PK\x05\x06" + b"\0" * 18)  # read only after the output check
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
-    if os.geteuid() == 0:  # root writes anywhere: let the kernel refuse as it does for users
-        real_access = os.access
-        monkeypatch.setattr(
-            os,
-            "access",
-            lambda p, mode, **kw: False if Path(p) == Path("ro") else real_access(p, mode, **kw),
-        )
-    try:
-        result, created = _run(tmp_path, UNWRITABLE[command])
-    finally:
-        ro.chmod(0o755)
-    _check(result, created, 1, "ro/", "cannot be written", "not writable")
-    assert not list(ro.iterdir())
-
-
-def test_temp_file_refused_by_the_file_system_is_worded(tmp_path, monkeypatch):
-    """The folder looked writable but the file system said no (read-only mount, a race)."""
-    import tempfile
-
-    from synthgen.errors import OutputError
-    from synthgen.outputs import atomic_output
-
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    with pytest.raises(OutputError, match="not writable .Permission denied."):
-        with atomic_output(tmp_path / "out.csv"):
-            pass
-    assert not list(tmp_path.iterdir())
-
-
-@pytest.mark.parametrize("existing", ["file", "symlink", "dangling-symlink"])
-def test_output_never_follows_or_replaces_a_link_without_overwrite(tmp_path, existing):
-    from synthgen.errors import OutputError
-    from synthgen.outputs import atomic_output
-
-    victim = tmp_path / "victim.txt"
-    victim.write_text("keep")
-    out = tmp_path / "out.json"
-    if existing == "file":
-        out.write_text("keep")
-    elif existing == "symlink":
-        out.symlink_to(victim)
-    else:
-        out.symlink_to(tmp_path / "nowhere.txt")
-    with pytest.raises(OutputError, match="already exists"):
-        with atomic_output(out) as tmp:
-            tmp.write_text("new")
-    assert victim.read_text() == "keep" and not (tmp_path / "nowhere.txt").exists()
-    with atomic_output(out, overwrite=True) as tmp:  # replaces the link itself, not its target
-        tmp.write_text("new")
-    assert out.read_text() == "new" and not out.is_symlink() and victim.read_text() == "keep"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "victim.txt"]
-
-
-def test_output_folder_that_cannot_be_created(tmp_path, monkeypatch):
-    """A folder to create under a file (or an unwritable one): a worded error, exit 1."""
-    monkeypatch.chdir(tmp_path)
-    _write(tmp_path / "afile", "x")
-    result, created = _run(tmp_path, ["demo", "--data-only", "-o", "afile/examples"])
-    _check(result, created, 1, "afile/examples", "cannot be created")
-
-
 def test_schema_file_size_limit(tmp_path):
     """Cause 21: a huge schema file is refused from its size, before it is read."""
-    schema = _write(tmp_path / "huge.yaml", GOOD_SCHEMA + "#" * (9 * 2**20) + "\n")
-    data = _write(tmp_path / "good.csv", GOOD_CSV)
-    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(data)])
-    _check(result, created, 1, "huge.yaml", "is 9.0 MiB", "up to 8 MiB")
+    schema = write_case(tmp_path / "huge.yaml", GOOD_SCHEMA + "#" * (9 * 2**20) + "\n")
+    data = write_case(tmp_path / "good.csv", GOOD_CSV)
+    result, created = run_noting_files(
+        tmp_path, ["schema", "validate", str(schema), "--data", str(data)]
+    )
+    check_refusal(result, created, 1, "huge.yaml", "is 9.0 MiB", "up to 8 MiB")
 
 
 # cause 17: what schema infer writes, validate must accept: infer refuses such values itself
@@ -423,16 +290,18 @@ INFER_REFUSES = {
 @pytest.mark.parametrize("case", list(INFER_REFUSES))
 def test_infer_refuses_what_validate_would(tmp_path, case):
     content, needles = INFER_REFUSES[case]
-    data = _write(tmp_path / "odd.csv", content)
+    data = write_case(tmp_path / "odd.csv", content)
     args = ["schema", "infer", str(data), "-o", str(tmp_path / "odd.yaml")]
-    result, created = _run(tmp_path, args)
-    _check(result, created, 1, "odd.csv", *needles)
+    result, created = run_noting_files(tmp_path, args)
+    check_refusal(result, created, 1, "odd.csv", *needles)
 
 
 def test_integers_beyond_int64(tmp_path):
     """Cause 1: infer types them continuous (so validate and fit read them as numbers); a
     schema that says integer refuses them in validate and fit, naming column and row."""
-    data = _write(tmp_path / "big.csv", "k,big\n1,9223372036854775808\n2,18446744073709551621\n")
+    data = write_case(
+        tmp_path / "big.csv", "k,big\n1,9223372036854775808\n2,18446744073709551621\n"
+    )
     out = tmp_path / "big.yaml"
     result = CliRunner().invoke(app, ["schema", "infer", str(data), "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -440,35 +309,41 @@ def test_integers_beyond_int64(tmp_path):
     result = CliRunner().invoke(app, ["schema", "validate", str(out), "--data", str(data)])
     assert result.exit_code == 0, result.output
     ints = "columns:\n  - {name: k, type: integer}\n  - {name: big, type: integer}\n"
-    schema = _write(tmp_path / "int.yaml", ints)
+    schema = write_case(tmp_path / "int.yaml", ints)
     needles = ["big.csv", "column 'big'", "'9223372036854775808' (row 1)", "(row 2)"]
     for args in (
         ["schema", "validate", str(schema), "--data", str(data)],
         ["fit", str(data), "--schema", str(schema), "-o", str(tmp_path / "m.synth")],
     ):
-        result, created = _run(tmp_path, args)
-        _check(result, created, 1, *needles)
+        result, created = run_noting_files(tmp_path, args)
+        check_refusal(result, created, 1, *needles)
     # int64's own limits are read exactly
-    edge = _write(tmp_path / "edge.csv", "k,big\n1,9223372036854775807\n2,-9223372036854775808\n")
+    edge = write_case(
+        tmp_path / "edge.csv", "k,big\n1,9223372036854775807\n2,-9223372036854775808\n"
+    )
     result = CliRunner().invoke(app, ["schema", "validate", str(schema), "--data", str(edge)])
     assert result.exit_code == 0, result.output
 
 
 def test_condition_column_given_twice(tmp_path):
     """Cause 19: ``-c`` naming a column twice is a usage error, not "the last one wins"."""
-    model = _write(tmp_path / "m.synth", b"not read: the options are checked first")
+    model = write_case(tmp_path / "m.synth", b"not read: the options are checked first")
     args = ["generate", str(model), "-n", "5", "-o", str(tmp_path / "out.csv")]
-    result, created = _run(tmp_path, [*args, "-c", "job=clerk", "-c", " job =sales"])
-    _check(result, created, 2, "names column 'job' twice", "job=clerk", "give each column once")
+    result, created = run_noting_files(tmp_path, [*args, "-c", "job=clerk", "-c", " job =sales"])
+    check_refusal(
+        result, created, 2, "names column 'job' twice", "job=clerk", "give each column once"
+    )
 
 
 def test_schema_commands_quiet_print_nothing_on_success_and_still_fail_loudly(tmp_path):
-    data = _write(tmp_path / "good.csv", GOOD_CSV)
+    data = write_case(tmp_path / "good.csv", GOOD_CSV)
     schema = tmp_path / "inferred.yaml"
     result = CliRunner().invoke(app, ["schema", "infer", str(data), "-o", str(schema), "-q"])
     assert result.exit_code == 0 and result.output == "" and schema.exists()
     result = CliRunner().invoke(app, ["schema", "validate", str(schema), "--data", str(data), "-q"])
     assert result.exit_code == 0 and result.output == ""
-    bad = _write(tmp_path / "bad.csv", "age,job,income\nold,clerk,<=50K\n")
-    result, created = _run(tmp_path, ["schema", "validate", str(schema), "--data", str(bad), "-q"])
-    _check(result, created, 1, "bad.csv", "age")
+    bad = write_case(tmp_path / "bad.csv", "age,job,income\nold,clerk,<=50K\n")
+    result, created = run_noting_files(
+        tmp_path, ["schema", "validate", str(schema), "--data", str(bad), "-q"]
+    )
+    check_refusal(result, created, 1, "bad.csv", "age")
