@@ -44,20 +44,15 @@ DEV_TABLES = [d for d in tr.DATASETS if d not in tr.PACKAGE_FILES]
 def load(name: str, data: Path):
     """(schema, train, holdout) of a development dataset."""
     from synthgen.schema import load_table_schema
-    from synthgen.tabular.infer import infer_schema
-    from synthgen.tabular.io import read_table, validate_frame
+    from synthgen.tabular.io import read_table
 
     if name == "adult_val":
         schema = load_table_schema(ROOT / "schemas" / "adult.yaml")
         rows = read_table(data / "adult" / "train.csv", schema)
         rows = rows.sample(frac=1.0, random_state=0).reset_index(drop=True)
         return schema, rows.iloc[:12_000].reset_index(drop=True), rows.iloc[12_000:16_000]
-    frame = tr.load_dataset(name, data)
-    target = tr.TARGETS.get(name, "label")
-    train, test = tr.split(frame, target)
-    schema = infer_schema(frame, target=target, name=name)
-    typed = [validate_frame(part, schema, source=name) for part in (train, test)]
-    return schema, typed[0], typed[1]
+    schema, _, train, holdout = tr.prepare(name, data)
+    return schema, train, holdout
 
 
 @contextmanager

@@ -161,10 +161,8 @@ def clip_to_schema(frame: pd.DataFrame, schema) -> pd.DataFrame:
     return out
 
 
-def run(
-    name: str, kinds: list[str], data: Path, done=lambda row: None, threads: int | None = None
-) -> list[dict]:
-    from synthgen.tabular.evaluate.evaluation import run_evaluation
+def prepare(name: str, data: Path):
+    """A table's inferred schema, its raw train split, and both splits typed by the schema."""
     from synthgen.tabular.infer import infer_schema
     from synthgen.tabular.io import validate_frame
 
@@ -174,6 +172,16 @@ def run(
     schema = infer_schema(frame, target=target, name=name)  # as a user would: whole file
     typed_train = validate_frame(train, schema, source=name)
     typed_test = validate_frame(test, schema, source=name)
+    return schema, train, typed_train, typed_test
+
+
+def run(
+    name: str, kinds: list[str], data: Path, done=lambda row: None, threads: int | None = None
+) -> list[dict]:
+    from synthgen.tabular.evaluate.evaluation import run_evaluation
+    from synthgen.tabular.io import validate_frame
+
+    schema, train, typed_train, typed_test = prepare(name, data)
     rows = []
     for kind in kinds:
         real = train if kind.startswith("sdv_") else typed_train

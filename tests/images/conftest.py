@@ -39,3 +39,10 @@ def _digits_schema(labelled: bool = True) -> ImageSchema:
 def digits_schema() -> Callable[..., ImageSchema]:
     """``digits_schema()`` labelled by ``digit``; ``digits_schema(labelled=False)`` without."""
     return _digits_schema
+
+
+@pytest.fixture(scope="session")
+def few_digits(digits) -> tuple[np.ndarray, np.ndarray]:
+    """The first 120 digits as ``(120, 8, 8)`` pixels 0..240 and their labels (the IO tests'
+    arrays)."""
+    return digits.images[:120, ..., 0], digits.labels[:120]

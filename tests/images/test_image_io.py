@@ -21,12 +21,6 @@ from synthgen.outputs import atomic_output
 from synthgen.schema import load_schema
 
 
-@pytest.fixture(scope="module")
-def few_digits(digits) -> tuple[np.ndarray, np.ndarray]:
-    """The first 120 shared digits (conftest) as ``(120, 8, 8)`` pixels 0..240 and labels."""
-    return digits.images[:120, ..., 0], digits.labels[:120]
-
-
 @pytest.fixture()
 def digits_npz(tmp_path, few_digits) -> Path:
     path = tmp_path / "digits.npz"

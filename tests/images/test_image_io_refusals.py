@@ -16,13 +16,6 @@ from synthgen.images.io import read as image_io
 from synthgen.images.io import read_images
 from synthgen.schema import load_schema
 
-
-@pytest.fixture(scope="module")
-def few_digits(digits) -> tuple[np.ndarray, np.ndarray]:
-    """The first 120 shared digits (conftest) as ``(120, 8, 8)`` pixels 0..240 and labels."""
-    return digits.images[:120, ..., 0], digits.labels[:120]
-
-
 BAD_FOLDERS = {
     "wrong-size": (
         lambda r: save_png(r / "1" / "big.png", np.zeros((9, 8), np.uint8)),
