@@ -74,6 +74,11 @@ SECTIONS = [
         "Where the pixel judge's TSTR gap comes from: train split only, no judge "
         "(`benchmarks/image_gap.py`)",
     ),
+    (
+        "image_tstr_size",
+        "TSTR by the number of generated images, for the default image kind "
+        "(`benchmarks/image_tstr_size.py`)",
+    ),
     ("anomaly", "Anomaly screening on ADBench, both protocols (`benchmarks/anomaly.py`)"),
     (
         "image_anomaly",
