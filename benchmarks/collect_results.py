@@ -79,6 +79,11 @@ SECTIONS = [
         "TSTR by the number of generated images, for the default image kind "
         "(`benchmarks/image_tstr_size.py`)",
     ),
+    (
+        "image_unseen",
+        "The image kinds on digits no default was chosen on: scikit-learn's 8x8 digits "
+        "(`benchmarks/image_unseen.py`)",
+    ),
     ("anomaly", "Anomaly screening on ADBench, both protocols (`benchmarks/anomaly.py`)"),
     (
         "image_anomaly",

@@ -8,19 +8,19 @@ from pathlib import Path
 GOAL_COND, GOAL_TSTR, GOAL_FIT_S = 0.98, 0.95, 300.0
 
 
-def _num(value, digits: int = 3) -> str:
+def num(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _per_judge(judged: dict, key: str) -> str:
-    return " / ".join(_num(judged[j][key]) for j in judged)
+def per_judge(judged: dict, key: str) -> str:
+    return " / ".join(num(judged[j][key]) for j in judged)
 
 
-def _fid(f: dict) -> list[str]:
+def fid_cells(f: dict) -> list[str]:
     return [
-        f"{_num(f['frechet'], 2)} ({_num(f['frechet_floor'], 2)})",
-        f"{_num(f['precision'])} ({_num(f['precision_floor'])})",
-        f"{_num(f['recall'])} ({_num(f['recall_floor'])})",
+        f"{num(f['frechet'], 2)} ({num(f['frechet_floor'], 2)})",
+        f"{num(f['precision'])} ({num(f['precision_floor'])})",
+        f"{num(f['recall'])} ({num(f['recall_floor'])})",
     ]
 
 
@@ -39,7 +39,7 @@ def mnist_lines(doc: dict) -> list[str]:
     ]
     for name, j in judges.items():
         lines.append(
-            f"| {name} | {j['description']} | {_num(j['real_test_accuracy'])} | {j['fit_s']:.0f} |"
+            f"| {name} | {j['description']} | {num(j['real_test_accuracy'])} | {j['fit_s']:.0f} |"
         )
     lines += [
         "",
@@ -59,13 +59,13 @@ def mnist_lines(doc: dict) -> list[str]:
         own_s = (
             "–"
             if not own
-            else (f"{_num(own['conditional_accuracy'])} / {_num(own['tstr_accuracy'])}")
+            else (f"{num(own['conditional_accuracy'])} / {num(own['tstr_accuracy'])}")
         )
         lines.append(
             f"| {r['model']} | {r['fit_s']:.0f} | {r['steps']} | {r['images_per_s']:,.0f} | "
-            f"{_per_judge(r['judges'], 'conditional_accuracy')} | "
-            f"{_per_judge(r['judges'], 'tstr_accuracy')} | "
-            + " | ".join(_fid(r["fidelity"]))
+            f"{per_judge(r['judges'], 'conditional_accuracy')} | "
+            f"{per_judge(r['judges'], 'tstr_accuracy')} | "
+            + " | ".join(fid_cells(r["fidelity"]))
             + f" | {own_s} | {r['load_avg_1m_at_end']:.1f} |"
         )
     lines += [
@@ -80,7 +80,7 @@ def mnist_lines(doc: dict) -> list[str]:
         cond = min(j["conditional_accuracy"] for j in r["judges"].values())
         tstr = min(j["tstr_accuracy"] for j in r["judges"].values())
         lines.append(
-            f"| {r['model']} | {_num(cond)} | {_short(GOAL_COND, cond)} | {_num(tstr)} | "
+            f"| {r['model']} | {num(cond)} | {_short(GOAL_COND, cond)} | {num(tstr)} | "
             f"{_short(GOAL_TSTR, tstr)} | {'yes' if r['fit_s'] <= GOAL_FIT_S else 'no'} "
             f"({r['fit_s']:.0f} s) |"
         )
@@ -94,7 +94,7 @@ def mnist_lines(doc: dict) -> list[str]:
     ]
     for r in doc["rows"]:
         cells = [
-            _num(min(j["per_label"].get(k, 1.0) for j in r["judges"].values()), 2) for k in labels
+            num(min(j["per_label"].get(k, 1.0) for j in r["judges"].values()), 2) for k in labels
         ]
         lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
     return lines
@@ -106,7 +106,7 @@ def _short(goal: float, value: float) -> str:
 
 def rgb_lines(rgb: dict) -> list[str]:
     names = " / ".join(rgb["judges"])
-    floors = ", ".join(f"{k} {_num(v['real_test_accuracy'])}" for k, v in rgb["judges"].items())
+    floors = ", ".join(f"{k} {num(v['real_test_accuracy'])}" for k, v in rgb["judges"].items())
     lines = [
         "",
         f"RGB path on real photographs: {rgb['source']}; labels {rgb['labels']}; "
@@ -120,9 +120,9 @@ def rgb_lines(rgb: dict) -> list[str]:
     for r in rgb["rows"]:
         lines.append(
             f"| {r['model']} | {r['fit_s']:.0f} | {r['epochs_run']} | "
-            f"{_per_judge(r['judges'], 'conditional_accuracy')} | "
-            f"{_per_judge(r['judges'], 'tstr_accuracy')} | "
-            + " | ".join(_fid(r["fidelity"]))
+            f"{per_judge(r['judges'], 'conditional_accuracy')} | "
+            f"{per_judge(r['judges'], 'tstr_accuracy')} | "
+            + " | ".join(fid_cells(r["fidelity"]))
             + " |"
         )
     return lines
