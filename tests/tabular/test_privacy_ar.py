@@ -1,7 +1,7 @@
-"""DP-SGD for the ``ar`` kind: each row's gradient is formed by synthgen (its network has
-parameters Opacus' hooks do not cover), so they must equal autograd's row by row; what the
-model file holds beside the network (bins, the condition pool) must be private; and the loop
-removes the per-sample hooks of a private fit that fails."""
+"""DP-SGD for the ``ar`` kind: each row's gradient is clipped by synthgen (its network has
+parameters Opacus' hooks do not cover), so the clipped sum must equal autograd's row by row;
+what the model file holds beside the network (bins, the condition pool) must be private; and
+the loop removes the per-sample hooks of a private fit that fails."""
 
 from __future__ import annotations
 
@@ -14,33 +14,58 @@ pytest.importorskip("opacus")
 
 from synthgen.schema import ColumnSpec, TableSchema  # noqa: E402
 from synthgen.tabular.models.ar_net import ARNet  # noqa: E402
-from synthgen.tabular.models.ar_private import row_gradients  # noqa: E402
+from synthgen.tabular.models.ar_private import clipped_gradient_sum  # noqa: E402
 from synthgen.tabular.synthesizer import TabularSynthesizer  # noqa: E402
 
 N = 300
 
 
+def _own_gradients(net: ARNet, codes: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Each row's gradient of its own loss by autograd, one row at a time ((rows, *shape))."""
+    rows = []
+    for i in range(len(codes)):
+        net.zero_grad()
+        net.nll(codes[i : i + 1]).sum().backward()
+        rows.append(
+            {
+                k: p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                for k, p in net.named_parameters()
+            }
+        )
+    return {k: torch.stack([r[k] for r in rows]) for k in rows[0]}
+
+
+def _clipped_sum(grads: dict[str, torch.Tensor], max_norm: float):
+    flat = torch.cat([g.flatten(1) for g in grads.values()], 1)
+    norms = flat.norm(dim=1)
+    clip = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    return {k: torch.einsum("i,i...->...", clip, g) for k, g in grads.items()}, norms
+
+
 @pytest.mark.parametrize("depth", [0, 1])
-def test_row_gradients_equal_each_rows_own_autograd_gradient(depth):
+def test_clipped_sum_equals_clipping_each_rows_own_autograd_gradient(depth):
     torch.manual_seed(0)
     widths = [2, 5, 7, 3, 4]
     net = ARNet(widths, 1, 4, 6, depth, dropout=0.0)
     codes = torch.stack([torch.randint(0, w, (9,)) for w in widths], 1)
-    grads, losses = row_gradients(net, codes)
+    own = _own_gradients(net, codes)
+    _, own_norms = _clipped_sum(own, 1.0)
+    bound = float(own_norms.median())  # some rows clipped, some not
+    want, _ = _clipped_sum(own, bound)
+    sums, norms, losses = clipped_gradient_sum(net, codes, bound)
     assert torch.allclose(losses, net.nll(codes), atol=1e-5)
-    for i in range(len(codes)):
-        net.zero_grad()
-        net.nll(codes[i : i + 1]).sum().backward()
-        for name, p in net.named_parameters():
-            own = p.grad if p.grad is not None else torch.zeros_like(p)
-            assert torch.allclose(grads[name][i], own, atol=1e-5), (i, name)
-    empty, _ = row_gradients(net, codes[:0])
-    assert all(g.shape[0] == 0 for g in empty.values())
+    assert torch.allclose(norms, own_norms, rtol=1e-5)
+    assert (norms > bound).any() and (norms < bound).any()
+    for name, p in net.named_parameters():
+        assert sums[name].shape == p.shape
+        assert torch.allclose(sums[name], want[name], atol=1e-5), name
+    empty, no_norms, _ = clipped_gradient_sum(net, codes[:0], bound)
+    assert len(no_norms) == 0 and all(not g.any() for g in empty.values())
 
 
-def test_a_chunked_private_step_clips_each_row_and_steps_once(monkeypatch):
-    """Rows taken in chunks (a wide table) give the step of the whole batch: every row's
-    gradient clipped, summed, divided by the expected batch (no noise here, to compare)."""
+def test_a_private_step_clips_each_row_and_steps_once():
+    """The step is the whole batch's: every row's gradient clipped, summed, divided by the
+    expected batch (no noise here, to compare), through Opacus' optimiser."""
     import copy
     from types import SimpleNamespace
 
@@ -52,31 +77,25 @@ def test_a_chunked_private_step_clips_each_row_and_steps_once(monkeypatch):
     widths = [2, 5, 7, 3]
     net = ARNet(widths, 1, 4, 6, 1, dropout=0.0)
     codes = torch.stack([torch.randint(0, w, (10,)) for w in widths], 1)
-    grads, _ = row_gradients(net, codes)
-    flat = torch.cat([g.flatten(1) for g in grads.values()], 1)
-    clip = (0.5 / (flat.norm(dim=1) + 1e-6)).clamp(max=1.0)
-    want = {k: torch.einsum("i,i...->...", clip, g) / 12 for k, g in grads.items()}
-    size = sum(p.numel() for p in net.parameters())
-    for per_chunk in (10, 3):  # one chunk; chunks of 3, 3, 3 and 1 rows
-        monkeypatch.setattr(ar_private, "CHUNK_FLOATS", size * per_chunk)
-        copy_net = copy.deepcopy(net)
-        model = SimpleNamespace(
-            net=copy_net,
-            codes=lambda b: b,
-            ema=copy.deepcopy(net),
-            _ema_steps=torch.zeros((), dtype=torch.long),
-            config=SimpleNamespace(ema_decay=0.9),
-        )
-        opt = DPOptimizer(
-            torch.optim.SGD(copy_net.parameters(), lr=1.0),
-            noise_multiplier=0.0,
-            max_grad_norm=0.5,
-            expected_batch_size=12,
-        )
-        ar_private.private_step(model, codes, {"ar": opt})
-        pairs = zip(net.named_parameters(), copy_net.parameters(), strict=True)
-        for (name, before), after in pairs:
-            assert torch.allclose(before - after, want[name], atol=1e-6), (per_chunk, name)
+    want, _ = _clipped_sum(_own_gradients(net, codes), 0.5)
+    copy_net = copy.deepcopy(net)
+    model = SimpleNamespace(
+        net=copy_net,
+        codes=lambda b: b,
+        ema=copy.deepcopy(net),
+        _ema_steps=torch.zeros((), dtype=torch.long),
+        config=SimpleNamespace(ema_decay=0.9),
+    )
+    opt = DPOptimizer(
+        torch.optim.SGD(copy_net.parameters(), lr=1.0),
+        noise_multiplier=0.0,
+        max_grad_norm=0.5,
+        expected_batch_size=12,
+    )
+    ar_private.private_step(model, codes, {"ar": opt})
+    pairs = zip(net.named_parameters(), copy_net.parameters(), strict=True)
+    for (name, before), after in pairs:
+        assert torch.allclose(before - after, want[name] / 12, atol=1e-6), name
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ condition vectors are drawn from the training rows' own combinations (restricted
 ones when conditioning), so conditioning on condition columns is exact and any subset of them
 gets its right conditional distribution; each other column is drawn from its head, one network
 pass per column over all rows at once. With ``dp_epsilon`` the network trains by DP-SGD
-(``ar_private``: per-row gradients for Opacus' optimiser) and the condition pool comes from the
-transformer's noisy counts.
+(``ar_private``: the clipped gradient sum for Opacus' optimiser) and the condition pool comes
+from the transformer's noisy counts.
 """
 
 from __future__ import annotations
@@ -108,15 +108,15 @@ class TabularAR(TabularModel):
     supports_privacy = True
 
     def make_private(self) -> None:
-        """DP-SGD on the network, every row's gradient computed by ``torch.func``
-        (``ar_private``); the condition pool from the transformer's noisy counts."""
+        """DP-SGD on the network, each row's gradient clipped by ``ar_private`` (no Opacus
+        hooks); the condition pool from the transformer's noisy counts."""
         super().make_private()
 
     def private_optimizers(self) -> list[str]:
         return ["ar"]
 
     def private_modules(self, optimizer: str) -> list[nn.Module]:
-        return []  # no Opacus hooks: ``ar_private.row_gradients`` sets ``grad_sample``
+        return []  # no Opacus hooks: ``ar_private.private_step`` clips the rows itself
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         opt = torch.optim.AdamW(
