@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 OUT = ROOT / "benchmarks" / "results"
 
 from image_judges import JUDGES, train_judges  # noqa: E402
+from images import load_mnist  # noqa: E402
 
 
 def _accuracy(name: str, train, test) -> tuple[float, float]:
@@ -75,13 +76,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from synthgen.images.data import ImageSet
-    from synthgen.images.io import read_images
     from synthgen.images.synthesizer import ImageSynthesizer
-    from synthgen.schema import load_schema
 
-    schema = load_schema(ROOT / "schemas" / "mnist.yaml")
-    train = read_images(args.data / "mnist10k" / "train.npz", schema)
-    test = read_images(args.data / "mnist10k" / "test.npz", schema)
+    schema, train, test = load_mnist(args.data)
     floors = {k: v["real_test_accuracy"] for k, v in train_judges(train, test, 10).items()}
     print("floors", json.dumps(floors), flush=True)
     fit_s = None  # a saved model (--model) was fitted before this run

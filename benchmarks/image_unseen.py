@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 OUT = ROOT / "benchmarks" / "results"
 
-from image_judges import fidelity, judge_generator, train_judges  # noqa: E402
-from images import conditional_set, fit_kind  # noqa: E402
+from image_judges import train_judges  # noqa: E402
+from images import fit_and_judge  # noqa: E402
 from images_table import fid_cells, num, per_judge  # noqa: E402
 
 
@@ -104,18 +104,8 @@ def main() -> None:
     print({k: round(v["real_test_accuracy"], 4) for k, v in judges.items()}, flush=True)
     for kind in args.models.split(","):
         print(f"== {kind}", flush=True)
-        synth, fit_s = fit_kind(kind, train, schema, args, args.epochs)
-        cond = conditional_set(synth, schema.label.name, values, args.per_label, seed=100)
-        tstr = synth.sample(len(train), seed=1)
-        rows.append(
-            {
-                "model": kind,
-                "fit_s": fit_s,
-                "steps": synth.training_.get("steps"),
-                "judges": judge_generator(judges, test, len(values), cond, tstr),
-                "fidelity": fidelity(judges, train, test, tstr.images, len(test)),
-            }
-        )
+        data = (train, test, schema)
+        rows.append(fit_and_judge(kind, data, judges, args, args.epochs, args.per_label))
         print(json.dumps(rows[-1]), flush=True)
     doc = {
         "source": "sklearn.datasets.load_digits, 75 / 25 stratified split (seed 0)",

@@ -69,6 +69,37 @@ def fit_kind(kind: str, train, schema, args, epochs=None):
     return synth, time.perf_counter() - t
 
 
+def fit_and_judge(kind: str, data, judges: dict, args, epochs, per_label: int) -> dict:
+    """Fit ``kind`` on ``data`` = (train, test, schema) and judge it: conditional accuracy on
+    ``per_label`` images per label, TSTR with as many generated images as real training ones,
+    fidelity on as many as the test set has."""
+    from synthgen.images.data import label_values
+
+    train, test, schema = data
+    values = label_values(schema)
+    synth, fit_s = fit_kind(kind, train, schema, args, epochs)
+    cond = conditional_set(synth, schema.label.name, values, per_label, seed=100)
+    tstr = synth.sample(len(train), seed=1)
+    return {
+        "model": kind,
+        "fit_s": fit_s,
+        "epochs_run": synth.training_.get("epochs_run"),
+        "steps": synth.training_.get("steps"),
+        "judges": judge_generator(judges, test, len(values), cond, tstr),
+        "fidelity": fidelity(judges, train, test, tstr.images, len(test)),
+    }
+
+
+def load_mnist(data: Path):
+    """MNIST10k's train and test splits read with ``schemas/mnist.yaml``: (schema, train, test)."""
+    from synthgen.images.io import read_images
+    from synthgen.schema import load_schema
+
+    schema = load_schema(ROOT / "schemas" / "mnist.yaml")
+    train = read_images(data / "mnist10k" / "train.npz", schema)
+    return schema, train, read_images(data / "mnist10k" / "test.npz", schema)
+
+
 def run_model(kind: str, train, test, schema, judges, args, tmp: Path) -> dict:
     import torch
 
@@ -133,17 +164,10 @@ def run_rgb(kinds: list[str], args, tmp: Path) -> dict:
     rows = []
     for kind in kinds:
         print(f"== rgb {kind}", flush=True)
-        synth, fit_s = fit_kind(kind, train, schema, args, args.rgb_epochs)
-        cond = conditional_set(synth, schema.label.name, values, args.rgb_per_label, seed=100)
-        tstr = synth.sample(len(train), seed=1)
         rows.append(
-            {
-                "model": kind,
-                "fit_s": fit_s,
-                "epochs_run": synth.training_.get("epochs_run"),
-                "judges": judge_generator(judges, test, len(values), cond, tstr),
-                "fidelity": fidelity(judges, train, test, tstr.images, len(test)),
-            }
+            fit_and_judge(
+                kind, (train, test, schema), judges, args, args.rgb_epochs, args.rgb_per_label
+            )
         )
     return {
         "source": "sklearn.datasets.load_sample_images (china.jpg, flower.jpg), 16x16 patches, "
@@ -184,12 +208,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     from synthgen.images.data import ImageSet
-    from synthgen.images.io import read_images
-    from synthgen.schema import load_schema
 
-    schema = load_schema(ROOT / "schemas" / "mnist.yaml")
-    train = read_images(args.data / "mnist10k" / "train.npz", schema)
-    test = read_images(args.data / "mnist10k" / "test.npz", schema)
+    schema, train, test = load_mnist(args.data)
     if args.train_rows:
         train = ImageSet(train.images[: args.train_rows], train.labels[: args.train_rows])
     kinds = args.models.split(",")
