@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-OUT = ROOT / "benchmarks" / "results"
 
 from image_judges import JUDGES, train_judges  # noqa: E402
 from images import load_mnist  # noqa: E402
+from measure import machine, write_results  # noqa: E402
 
 
 def _accuracy(name: str, train, test) -> tuple[float, float]:
@@ -104,7 +103,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     doc = {
         "kind": args.kind,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "torch_threads": torch.get_num_threads(),
         "fit_s": fit_s,
         "steps": synth.training_.get("steps"),
@@ -114,9 +113,7 @@ def main() -> None:
         "rows": rows,
         "load_avg_1m_at_end": os.getloadavg()[0],
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.tag}.json").write_text(json.dumps(doc, indent=2))
-    (OUT / f"{args.tag}.md").write_text(_table(doc))
+    write_results(args.tag, doc, _table(doc))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -30,11 +29,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-OUT = ROOT / "benchmarks" / "results"
 
 from image_judges import train_judges  # noqa: E402
 from images import fit_and_judge  # noqa: E402
 from images_table import fid_cells, num, per_judge  # noqa: E402
+from measure import machine, write_results  # noqa: E402
 
 
 def write_digits(folder: Path) -> tuple[Path, Path]:
@@ -109,7 +108,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     doc = {
         "source": "sklearn.datasets.load_digits, 75 / 25 stratified split (seed 0)",
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "torch_threads": torch.get_num_threads(),
         "train": len(train),
         "test": len(test),
@@ -118,9 +117,7 @@ def main() -> None:
         "rows": rows,
         "load_avg_1m_at_end": os.getloadavg()[0],
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.tag}.json").write_text(json.dumps(doc, indent=2))
-    (OUT / f"{args.tag}.md").write_text(_table(doc))
+    write_results(args.tag, doc, _table(doc))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@ that the benchmark ran earlier (which a ``ru_maxrss`` read in the benchmark itse
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 _MEASURE = (
     "import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -57,3 +60,10 @@ def machine() -> str:
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{platform.machine()}, {os.cpu_count()} cores ({model}), {memory}, {gpu}"
+
+
+def write_results(tag: str, doc: dict, markdown: str) -> None:
+    """``results/<tag>.json`` (``doc``) and ``results/<tag>.md`` (``markdown``)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{tag}.json").write_text(json.dumps(doc, indent=2))
+    (RESULTS / f"{tag}.md").write_text(markdown)
