@@ -84,6 +84,11 @@ SECTIONS = [
         "The image kinds on digits no default was chosen on: scikit-learn's 8x8 digits "
         "(`benchmarks/image_unseen.py`)",
     ),
+    (
+        "image_family_probe",
+        "Would another model family close the pixel MLP's gap in the CPU budget? Train split "
+        "only, no judge (`benchmarks/image_family_probe.py`)",
+    ),
     ("anomaly", "Anomaly screening on ADBench, both protocols (`benchmarks/anomaly.py`)"),
     (
         "image_anomaly",
