@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from image_judges import train_judges  # noqa: E402
 from images import fit_and_judge  # noqa: E402
-from images_table import fid_cells, num, per_judge  # noqa: E402
+from images_table import judged_row, num  # noqa: E402
 from measure import machine, write_results  # noqa: E402
 
 
@@ -65,14 +65,7 @@ def _table(doc: dict) -> str:
         "precision (floor) | recall (floor) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in doc["rows"]:
-        lines.append(
-            f"| {r['model']} | {r['fit_s']:.0f} | {r['steps']} | "
-            f"{per_judge(r['judges'], 'conditional_accuracy')} | "
-            f"{per_judge(r['judges'], 'tstr_accuracy')} | "
-            + " | ".join(fid_cells(r["fidelity"]))
-            + " |"
-        )
+    lines += [judged_row(r, "steps") for r in doc["rows"]]
     return "\n".join(lines) + "\n"
 
 

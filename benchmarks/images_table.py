@@ -24,6 +24,18 @@ def fid_cells(f: dict) -> list[str]:
     ]
 
 
+def judged_row(r: dict, count_key: str) -> str:
+    """One kind's row of a judged table: name, fit s, ``r[count_key]`` (steps or epochs), the
+    judges' conditional accuracy and TSTR, then the fidelity cells."""
+    return (
+        f"| {r['model']} | {r['fit_s']:.0f} | {r[count_key]} | "
+        f"{per_judge(r['judges'], 'conditional_accuracy')} | "
+        f"{per_judge(r['judges'], 'tstr_accuracy')} | "
+        + " | ".join(fid_cells(r["fidelity"]))
+        + " |"
+    )
+
+
 def mnist_lines(doc: dict) -> list[str]:
     judges = doc["judges"]
     names = " / ".join(judges)
@@ -117,14 +129,7 @@ def rgb_lines(rgb: dict) -> list[str]:
         "precision (floor) | recall (floor) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in rgb["rows"]:
-        lines.append(
-            f"| {r['model']} | {r['fit_s']:.0f} | {r['epochs_run']} | "
-            f"{per_judge(r['judges'], 'conditional_accuracy')} | "
-            f"{per_judge(r['judges'], 'tstr_accuracy')} | "
-            + " | ".join(fid_cells(r["fidelity"]))
-            + " |"
-        )
+    lines += [judged_row(r, "epochs_run") for r in rgb["rows"]]
     return lines
 
 
